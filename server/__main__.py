@@ -1,0 +1,95 @@
+"""Command line: serve, token, import-neighbourhoods."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+from tqdm import tqdm
+
+from .app import create_app, make_store
+from .auth import mint_token
+from .domain.errors import DomainError
+from .domain.model import Role
+from .http.neighbourhoods import summary_json
+from .ports import SystemClock
+from .services.geofence import GeofenceService
+from .services.neighbourhoods import NeighbourhoodService
+from .settings import Settings, SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve the API (settings from BLUELIGHT_* variables)")
+    token = sub.add_parser("token", help="mint a bearer token for the embedded auth")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", required=True, help="subject: a user or officer id")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
+    imp = sub.add_parser("import-neighbourhoods", help="import a GeoJSON FeatureCollection")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--id-property", required=True)
+    imp.add_argument("--name-property", required=True)
+    imp.add_argument("--repair", action="store_true", help="repair invalid geometries")
+    return parser
+
+
+def _serve(settings: Settings) -> None:
+    app = create_app(settings)
+    url = f"http://{settings.host}:{settings.port}"
+
+    async def announce(_: web.Application) -> None:
+        print(f"Bluelight serving on {url} (store: {settings.store_url})", flush=True)
+        print("Mint a token:  .venv/bin/python -m server token --role admin --sub you",
+              flush=True)
+
+    app.on_startup.append(announce)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    store = make_store(settings)
+    await store.open()
+    try:
+        collection = json.loads(args.file.read_text(encoding="utf-8"))
+        total = len(collection.get("features", [])) if isinstance(collection, dict) else 0
+        service = NeighbourhoodService(store, GeofenceService(store))
+        with tqdm(total=total, unit="feature", file=sys.stderr) as bar:
+            summary = await service.import_collection(
+                collection, id_property=args.id_property, name_property=args.name_property,
+                repair=args.repair, now=SystemClock().now(), progress=bar.update)
+    finally:
+        await store.close()
+    print(json.dumps(summary_json(summary), indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; exit 2 with a clear message on bad settings or input."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env()
+        if args.command == "serve":
+            _serve(settings)
+            return 0
+        if args.command == "token":
+            print(mint_token(settings.resolve_jwt_secret(), sub=args.sub, role=Role(args.role),
+                             now=SystemClock().now(), ttl_s=args.ttl))
+            return 0
+        return asyncio.run(_import(settings, args))
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (DomainError, OSError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""The embedded store: SQLite through aiosqlite, WAL mode, one serialised connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ...domain.model import (
+    Device,
+    LocationFix,
+    Neighbourhood,
+    Officer,
+    OfficerProfile,
+    Platform,
+    Rank,
+)
+from .schema import MIGRATIONS
+
+
+def _ts(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _req_dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+_OFFICER_COLS = (
+    "o.id, o.name, o.callsign, o.rank, o.neighbourhood_ids, o.on_duty, o.duty_changed_at, "
+    "o.lat, o.lon, o.accuracy_m, o.location_at, o.created_at, o.updated_at, "
+    "(SELECT COUNT(*) FROM devices d WHERE d.officer_id = o.id)"
+)
+
+
+def _officer(row: Any) -> Officer:
+    location = None
+    if row[10] is not None:
+        location = LocationFix(lat=row[7], lon=row[8], accuracy_m=row[9],
+                               recorded_at=_req_dt(row[10]))
+    profile = OfficerProfile(id=row[0], name=row[1], callsign=row[2], rank=Rank(row[3]),
+                             neighbourhood_ids=tuple(json.loads(row[4])))
+    return Officer(profile=profile, on_duty=bool(row[5]), duty_changed_at=_dt(row[6]),
+                   location=location, created_at=_dt(row[11]), updated_at=_dt(row[12]),
+                   device_count=row[13])
+
+
+class SqliteStore:
+    """Store port on one SQLite file. Every call is serialised; writes are transactions."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self._db: aiosqlite.Connection | None = None
+        # One connection runs one statement at a time; the lock keeps transactions whole.
+        self._lock = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SqliteStore is not open")
+        return self._db
+
+    async def open(self) -> None:
+        """Open the file in WAL mode and apply pending migrations."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute(f"PRAGMA synchronous={self.synchronous}")
+        await self.db.execute("PRAGMA busy_timeout=10000")
+        await self.db.execute("PRAGMA foreign_keys=ON")
+        async with self._tx() as db:
+            cur = await db.execute("PRAGMA user_version")
+            row = await cur.fetchone()
+            version = int(row[0]) if row else 0
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version={number}")
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: BEGIN IMMEDIATE so a second process waits, not fails late."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._lock:
+            cur = await self.db.execute(sql, params)
+            return list(await cur.fetchall())
+
+    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self._lock:
+            cur = await self.db.execute(sql, params)
+            return await cur.fetchone()
+
+    async def ping(self) -> None:
+        """Run a trivial query."""
+        await self._fetchone("SELECT 1")
+
+    # Neighbourhoods
+
+    async def put_neighbourhoods(self, items: Sequence[Neighbourhood]) -> list[bool]:
+        """Upsert all items in one transaction and bump the change counter."""
+        created: list[bool] = []
+        async with self._tx() as db:
+            for n in items:
+                cur = await db.execute("SELECT 1 FROM neighbourhoods WHERE id = ?", (n.id,))
+                exists = await cur.fetchone() is not None
+                now = _ts(n.updated_at)
+                await db.execute(
+                    "INSERT INTO neighbourhoods (id, name, places, geometry, area_m2, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                    " name=excluded.name, places=excluded.places, geometry=excluded.geometry,"
+                    " area_m2=excluded.area_m2, updated_at=excluded.updated_at",
+                    (n.id, n.name, json.dumps(list(n.places)), json.dumps(n.geometry),
+                     n.area_m2, now, now),
+                )
+                created.append(not exists)
+            if items:
+                await db.execute(
+                    "UPDATE counters SET value = value + 1 WHERE name = 'neighbourhoods'")
+        return created
+
+    def _neighbourhood(self, row: Any, with_geometry: bool = True) -> Neighbourhood:
+        return Neighbourhood(
+            id=row[0], name=row[1], places=tuple(json.loads(row[2])),
+            geometry=json.loads(row[3]) if with_geometry else {}, area_m2=row[4],
+            created_at=_dt(row[5]), updated_at=_dt(row[6]),
+        )
+
+    async def get_neighbourhood(self, nid: str) -> Neighbourhood | None:
+        """One neighbourhood, or None."""
+        row = await self._fetchone(
+            "SELECT id, name, places, geometry, area_m2, created_at, updated_at"
+            " FROM neighbourhoods WHERE id = ?", (nid,))
+        return None if row is None else self._neighbourhood(row)
+
+    async def list_neighbourhoods(self, *, with_geometry: bool = True) -> list[Neighbourhood]:
+        """All neighbourhoods ordered by id."""
+        geometry = "geometry" if with_geometry else "'{}'"
+        rows = await self._fetchall(
+            f"SELECT id, name, places, {geometry}, area_m2, created_at, updated_at"
+            " FROM neighbourhoods ORDER BY id")
+        return [self._neighbourhood(r, with_geometry) for r in rows]
+
+    async def delete_neighbourhood(self, nid: str) -> bool:
+        """Delete one neighbourhood and bump the change counter."""
+        async with self._tx() as db:
+            cur = await db.execute("DELETE FROM neighbourhoods WHERE id = ?", (nid,))
+            deleted = cur.rowcount > 0
+            if deleted:
+                await db.execute(
+                    "UPDATE counters SET value = value + 1 WHERE name = 'neighbourhoods'")
+        return deleted
+
+    async def neighbourhoods_version(self) -> int:
+        """The neighbourhood change counter."""
+        row = await self._fetchone("SELECT value FROM counters WHERE name = 'neighbourhoods'")
+        return int(row[0])
+
+    # Officers
+
+    async def put_officer(self, profile: OfficerProfile, now: datetime) -> tuple[Officer, bool]:
+        """Upsert the profile columns only, so duty and location survive an edit."""
+        async with self._tx() as db:
+            cur = await db.execute("SELECT 1 FROM officers WHERE id = ?", (profile.id,))
+            created = await cur.fetchone() is None
+            await db.execute(
+                "INSERT INTO officers (id, name, callsign, rank, neighbourhood_ids, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " name=excluded.name, callsign=excluded.callsign, rank=excluded.rank,"
+                " neighbourhood_ids=excluded.neighbourhood_ids, updated_at=excluded.updated_at",
+                (profile.id, profile.name, profile.callsign, profile.rank.value,
+                 json.dumps(list(profile.neighbourhood_ids)), _ts(now), _ts(now)),
+            )
+            cur = await db.execute(
+                f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?", (profile.id,))
+            row = await cur.fetchone()
+        return _officer(row), created
+
+    async def get_officer(self, oid: str) -> Officer | None:
+        """One officer, or None."""
+        row = await self._fetchone(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
+                                   (oid,))
+        return None if row is None else _officer(row)
+
+    async def list_officers(self) -> list[Officer]:
+        """All officers ordered by id."""
+        rows = await self._fetchall(f"SELECT {_OFFICER_COLS} FROM officers o ORDER BY o.id")
+        return [_officer(r) for r in rows]
+
+    async def set_duty(self, oid: str, on_duty: bool, now: datetime) -> Officer | None:
+        """Set duty state; the change time moves only when the state changes."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE officers SET duty_changed_at = ?, on_duty = ?"
+                " WHERE id = ? AND on_duty != ?", (_ts(now), int(on_duty), oid, int(on_duty)))
+            cur = await db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
+                                   (oid,))
+            row = await cur.fetchone()
+        return None if row is None else _officer(row)
+
+    async def update_location(self, oid: str, fix: LocationFix) -> tuple[Officer | None, bool]:
+        """Conditional update: only a fix newer than the stored one is applied."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE officers SET lat = ?, lon = ?, accuracy_m = ?, location_at = ?"
+                " WHERE id = ? AND (location_at IS NULL OR location_at < ?)",
+                (fix.lat, fix.lon, fix.accuracy_m, _ts(fix.recorded_at), oid,
+                 _ts(fix.recorded_at)))
+            applied = cur.rowcount > 0
+            cur = await db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
+                                   (oid,))
+            row = await cur.fetchone()
+        return (None if row is None else _officer(row)), applied
+
+    async def put_device(self, device: Device) -> str | None:
+        """Register a token; a token belongs to one officer, so registering moves it."""
+        async with self._tx() as db:
+            cur = await db.execute("SELECT officer_id FROM devices WHERE token = ?",
+                                   (device.token,))
+            row = await cur.fetchone()
+            await db.execute(
+                "INSERT INTO devices (token, officer_id, platform, registered_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (token) DO UPDATE SET"
+                " officer_id=excluded.officer_id, platform=excluded.platform,"
+                " registered_at=excluded.registered_at",
+                (device.token, device.officer_id, device.platform.value,
+                 _ts(device.registered_at)))
+        return None if row is None else str(row[0])
+
+    async def delete_device(self, oid: str, token: str) -> bool:
+        """Remove an officer's token."""
+        async with self._tx() as db:
+            cur = await db.execute("DELETE FROM devices WHERE token = ? AND officer_id = ?",
+                                   (token, oid))
+            return cur.rowcount > 0
+
+    async def list_devices(self, oid: str) -> list[Device]:
+        """An officer's registered devices, oldest first."""
+        rows = await self._fetchall(
+            "SELECT token, officer_id, platform, registered_at FROM devices"
+            " WHERE officer_id = ? ORDER BY registered_at, token", (oid,))
+        return [Device(token=r[0], officer_id=r[1], platform=Platform(r[2]),
+                       registered_at=_req_dt(r[3])) for r in rows]

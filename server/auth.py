@@ -1,0 +1,63 @@
+"""Embedded bearer-token auth: HS256 JWTs carrying `sub` and `role`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import jwt
+
+from .domain.errors import DomainError
+from .domain.model import Principal, Role
+
+ISSUER = "bluelight"
+ALGORITHM = "HS256"
+
+
+class Unauthorized(DomainError):
+    """Missing or invalid credentials."""
+
+    code = "unauthorized"
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    """Valid credentials, wrong role for this route."""
+
+    code = "forbidden"
+    status = 403
+    title = "Forbidden"
+
+
+def mint_token(secret: str, *, sub: str, role: Role, now: datetime, ttl_s: int) -> str:
+    """Sign a token for `sub` acting as `role`, valid for `ttl_s` seconds."""
+    claims = {"iss": ISSUER, "sub": sub, "role": role.value, "iat": int(now.timestamp()),
+              "exp": int((now + timedelta(seconds=ttl_s)).timestamp())}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+class TokenVerifier:
+    """Checks bearer tokens against the HS256 secret."""
+
+    def __init__(self, secret: str, *, leeway_s: int = 30) -> None:
+        self._secret = secret
+        self._leeway = leeway_s
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; Unauthorized with the reason otherwise."""
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
+                                leeway=self._leeway,
+                                options={"require": ["sub", "role", "exp", "iss"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"the token is invalid: {exc}") from None
+        try:
+            role = Role(claims["role"])
+        except ValueError:
+            raise Unauthorized(f"the token's role {claims['role']!r} is unknown") from None
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub:
+            raise Unauthorized("the token's sub must be a non-empty string")
+        return Principal(sub=sub, role=role)

@@ -1,0 +1,88 @@
+"""In-memory geofence index: which neighbourhood contains a point (smallest wins)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from .geojson import area_m2
+from .model import Overlap
+
+# Overlaps smaller than this are digitising slivers between neighbours, not real overlaps.
+MIN_OVERLAP_M2 = 1.0
+
+
+class GeofenceIndex:
+    """An immutable STRtree over prepared neighbourhood polygons; rebuild it to change it."""
+
+    def __init__(self, entries: Sequence[tuple[str, BaseGeometry]]) -> None:
+        self.ids: list[str] = [nid for nid, _ in entries]
+        self._geoms = np.array([g for _, g in entries], dtype=object)
+        for g in self._geoms:
+            shapely.prepare(g)
+        self._areas = shapely.area(self._geoms) if len(entries) else np.array([])
+        self._tree = shapely.STRtree(self._geoms)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def locate(self, lat: float, lon: float) -> str | None:
+        """The id of the smallest neighbourhood containing (lat, lon), or None."""
+        candidates = self._tree.query(shapely.Point(lon, lat))
+        best: str | None = None
+        best_area = float("inf")
+        for i in candidates:
+            if self._areas[i] < best_area and shapely.intersects_xy(self._geoms[i], lon, lat):
+                best, best_area = self.ids[i], self._areas[i]
+        return best
+
+    def locate_many(self, lats: Sequence[float], lons: Sequence[float]) -> list[str | None]:
+        """Vectorised locate: one id (or None) per point, smallest containing area first."""
+        n = len(lats)
+        result: list[str | None] = [None] * n
+        if n == 0 or not self.ids:
+            return result
+        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+        pt_idx, poly_idx = self._tree.query(points, predicate="intersects")
+        if len(pt_idx) == 0:
+            return result
+        # Sort hits by point, then area, and keep the first hit of each point.
+        order = np.lexsort((self._areas[poly_idx], pt_idx))
+        pt_sorted, poly_sorted = pt_idx[order], poly_idx[order]
+        first = np.ones(len(pt_sorted), dtype=bool)
+        first[1:] = pt_sorted[1:] != pt_sorted[:-1]
+        for p, g in zip(pt_sorted[first], poly_sorted[first], strict=True):
+            result[int(p)] = self.ids[int(g)]
+        return result
+
+    def overlaps(self, among: set[str] | None = None) -> list[Overlap]:
+        """Pairs of neighbourhoods whose areas overlap (optionally only pairs touching `among`)."""
+        left, right = self._tree.query(self._geoms, predicate="intersects")
+        keep = left < right
+        left, right = left[keep], right[keep]
+        if among is not None:
+            mask = [self.ids[a] in among or self.ids[b] in among
+                    for a, b in zip(left, right, strict=True)]
+            left, right = left[mask], right[mask]
+        found: list[Overlap] = []
+        if len(left) == 0:
+            return found
+        shared = shapely.intersection(self._geoms[left], self._geoms[right])
+        for a, b, geom in zip(left, right, shared, strict=True):
+            if geom.is_empty or shapely.area(geom) == 0:
+                continue
+            m2 = area_m2(geom)
+            if m2 >= MIN_OVERLAP_M2:
+                found.append(Overlap(self.ids[int(a)], self.ids[int(b)], round(m2, 1)))
+        return found
+
+
+def shapes_of(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[str, BaseGeometry]]:
+    """Turn stored GeoJSON geometries into Shapely shapes for the index."""
+    shapes = shapely.from_geojson([json.dumps(g) for _, g in entries])
+    return [(nid, shape) for (nid, _), shape in zip(entries, shapes, strict=True)]

@@ -1,0 +1,98 @@
+"""Request parsing and response serialisation shared by the handlers."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from .. import keys
+from ..domain.errors import DomainError, FieldError, ValidationFailed
+
+
+class UnsupportedMediaType(DomainError):
+    """A body sent with a content type the route does not take."""
+
+    code = "unsupported_media_type"
+    status = 415
+    title = "Unsupported media type"
+
+
+def iso(dt: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a Z, or None."""
+    return None if dt is None else dt.isoformat().replace("+00:00", "Z")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON response; datetimes become RFC 3339 strings."""
+    return web.Response(status=status, text=json.dumps(data, default=_default),
+                        content_type="application/json")
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json"))
+
+
+async def read_json(request: web.Request) -> Any:
+    """Parse a JSON body and validate it against the route's schema in openapi.yaml."""
+    if not _is_json(request.content_type):
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {request.content_type!r}")
+    raw = await request.read()  # raises 413 past client_max_size
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("the body is not valid JSON",
+                               errors=[FieldError("body", str(exc))]) from None
+    route = request.match_info.route
+    path = route.resource.canonical if route.resource else ""
+    request.app[keys.REQUEST_VALIDATOR].validate(request.method, path, body)
+    return body
+
+
+def query_float(request: web.Request, name: str, lo: float, hi: float) -> float:
+    """A required numeric query parameter within [lo, hi]."""
+    raw = request.query.get(name)
+    if raw is None:
+        raise ValidationFailed(f"query parameter {name!r} is required",
+                               errors=[FieldError(name, "is required")])
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise ValidationFailed(f"query parameter {name!r} is out of range",
+                               errors=[FieldError(name, f"must be a number in [{lo}, {hi}]")])
+    return value
+
+
+def query_bool(request: web.Request, name: str, default: bool = False) -> bool:
+    """An optional boolean query parameter (true/false/1/0)."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise ValidationFailed(f"query parameter {name!r} must be true or false",
+                           errors=[FieldError(name, "must be true or false")])
+
+
+def query_str(request: web.Request, name: str, default: str) -> str:
+    """An optional non-empty string query parameter."""
+    raw = request.query.get(name, default).strip()
+    if not raw or len(raw) > 200:
+        raise ValidationFailed(f"query parameter {name!r} must be 1-200 characters",
+                               errors=[FieldError(name, "must be 1-200 characters")])
+    return raw

@@ -1,0 +1,24 @@
+"""Every typed application key, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .auth import TokenVerifier
+from .http.openapi import RequestValidator
+from .http.routing import RouteRoles
+from .ports import Clock, Store
+from .services.geofence import GeofenceService
+from .services.neighbourhoods import NeighbourhoodService
+from .services.officers import OfficerService
+from .settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+STORE = web.AppKey("store", Store)
+VERIFIER = web.AppKey("verifier", TokenVerifier)
+ROUTE_ROLES = web.AppKey("route_roles", RouteRoles)
+REQUEST_VALIDATOR = web.AppKey("request_validator", RequestValidator)
+GEOFENCE = web.AppKey("geofence", GeofenceService)
+NEIGHBOURHOODS = web.AppKey("neighbourhoods", NeighbourhoodService)
+OFFICERS = web.AppKey("officers", OfficerService)

@@ -1,0 +1,80 @@
+"""Officer use cases: profiles (admin), and duty, location and devices (the officer's app)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..domain.errors import FieldError, NotFound, ValidationFailed
+from ..domain.model import Device, LocationFix, Officer, OfficerProfile, Platform
+from ..domain.neighbourhoods import check_id
+from ..ports import Store
+
+# Phones' clocks drift; a fix a little in the future is accepted, a far one is a bug.
+MAX_FUTURE_SKEW = timedelta(seconds=60)
+
+
+class OfficerService:
+    """Stores officers and what their phones report."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def put(self, profile: OfficerProfile, now: datetime) -> tuple[Officer, bool]:
+        """Create or update a profile; every assigned neighbourhood must exist."""
+        check_id(profile.id)
+        missing = [nid for nid in profile.neighbourhood_ids
+                   if await self._store.get_neighbourhood(nid) is None]
+        if missing:
+            raise ValidationFailed(
+                "unknown neighbourhoods", errors=[
+                    FieldError("neighbourhood_ids", f"neighbourhood {nid!r} does not exist")
+                    for nid in missing])
+        return await self._store.put_officer(profile, now)
+
+    async def get(self, oid: str) -> Officer:
+        """One officer or NotFound."""
+        found = await self._store.get_officer(oid)
+        if found is None:
+            raise NotFound("officer", oid)
+        return found
+
+    async def list_all(self) -> list[Officer]:
+        """All officers."""
+        return await self._store.list_officers()
+
+    async def set_duty(self, oid: str, on_duty: bool, now: datetime) -> Officer:
+        """Go on or off duty; off duty keeps devices but stops alerts."""
+        found = await self._store.set_duty(oid, on_duty, now)
+        if found is None:
+            raise NotFound("officer", oid)
+        return found
+
+    async def update_location(self, oid: str, fix: LocationFix,
+                              now: datetime) -> tuple[Officer, bool]:
+        """Store a fix unless a newer one is stored; (officer, applied)."""
+        if fix.recorded_at > now + MAX_FUTURE_SKEW:
+            raise ValidationFailed("recorded_at is in the future", errors=[FieldError(
+                "recorded_at", "must not be more than 60 s ahead of the server clock")])
+        found, applied = await self._store.update_location(oid, fix)
+        if found is None:
+            raise NotFound("officer", oid)
+        return found, applied
+
+    async def register_device(self, oid: str, token: str, platform: Platform,
+                              now: datetime) -> tuple[Device, str | None]:
+        """Register a push token to this officer, moving it from any other."""
+        await self.get(oid)
+        device = Device(token=token, officer_id=oid, platform=platform, registered_at=now)
+        previous = await self._store.put_device(device)
+        return device, (previous if previous != oid else None)
+
+    async def remove_device(self, oid: str, token: str) -> None:
+        """Unregister a token; NotFound if this officer does not have it."""
+        await self.get(oid)
+        if not await self._store.delete_device(oid, token):
+            raise NotFound("device", token)
+
+    async def devices(self, oid: str) -> list[Device]:
+        """An officer's devices."""
+        await self.get(oid)
+        return await self._store.list_devices(oid)

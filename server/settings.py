@@ -1,0 +1,119 @@
+"""Settings: read once from the environment, validated, failing fast with a clear message."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration for one Bluelight process."""
+
+    store_url: str = "sqlite:///./var/bluelight.db"
+    data_dir: Path = Path("./var")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    jwt_secret: str | None = None
+    geofence_refresh_s: float = 2.0
+    max_body_bytes: int = 32 * 1024 * 1024
+    sqlite_synchronous: str = "FULL"
+
+    @property
+    def store_kind(self) -> str:
+        """'sqlite' or 'mongodb'."""
+        return "sqlite" if self.store_url.startswith("sqlite:") else "mongodb"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file of a sqlite:/// URL (relative paths are relative to the cwd)."""
+        return Path(self.store_url.removeprefix("sqlite:///"))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read BLUELIGHT_* variables; raise SettingsError naming the first bad one."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("BLUELIGHT_DATA_DIR", "./var"))
+        store = env.get("BLUELIGHT_STORE", f"sqlite:///{data_dir / 'bluelight.db'}")
+        _check_store(store)
+        secret = env.get("BLUELIGHT_JWT_SECRET") or None
+        if secret is not None and len(secret) < 32:
+            raise SettingsError("BLUELIGHT_JWT_SECRET must be at least 32 characters long")
+        sync = env.get("BLUELIGHT_SQLITE_SYNCHRONOUS", "FULL").upper()
+        if sync not in ("FULL", "NORMAL", "EXTRA"):
+            raise SettingsError("BLUELIGHT_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        return cls(
+            store_url=store,
+            data_dir=data_dir,
+            host=env.get("BLUELIGHT_HOST", "127.0.0.1"),
+            port=_int(env, "BLUELIGHT_PORT", 8080, 0, 65535),
+            jwt_secret=secret,
+            geofence_refresh_s=_float(env, "BLUELIGHT_GEOFENCE_REFRESH_S", 2.0, 0.05, 3600),
+            max_body_bytes=_int(env, "BLUELIGHT_MAX_BODY_BYTES", 32 * 1024 * 1024,
+                                1024, 1024**3),
+            sqlite_synchronous=sync,
+        )
+
+    def resolve_jwt_secret(self) -> str:
+        """The configured secret, or one generated once and kept in the data dir."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        # O_EXCL: if two processes race, one wins and the other reads the winner's secret.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(secret)
+        return secret
+
+
+def _check_store(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        if len(url) == len("sqlite:///"):
+            raise SettingsError("BLUELIGHT_STORE sqlite:/// needs a file path")
+        return
+    parsed = urlparse(url)
+    if parsed.scheme in ("mongodb", "mongodb+srv") and parsed.netloc:
+        return
+    raise SettingsError(
+        f"BLUELIGHT_STORE must be sqlite:///path/to/file.db or a mongodb:// URI, got {url!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
