@@ -111,10 +111,11 @@ async def api(make_api: ApiFactory) -> Api:
     return await make_api()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    """Await until check() is true, failing after timeout seconds (no fixed sleeps)."""
-    async with asyncio.timeout(timeout):
-        while not await check():
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    """Await until check() is true, failing after `within` seconds (no fixed sleeps)."""
+    async with asyncio.timeout(within):
+        # Polling is the point: the condition lives in another app or in the store.
+        while not await check():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
 

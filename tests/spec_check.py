@@ -24,17 +24,16 @@ class SpecChecker:
             key=lambda item: item[1].count("{"))
         self.seen: set[tuple[str, str, int]] = set()
 
-    def template(self, path: str) -> str | None:
-        """The spec path template a concrete path matches, if any."""
-        for regex, template in self._paths:
-            if regex.match(path):
-                return template
-        return None
+    def template(self, method: str, path: str) -> str | None:
+        """The template a concrete path and method match, as the server's router picks it."""
+        matching = [t for regex, t in self._paths if regex.match(path)]
+        with_method = [t for t in matching if method.lower() in self.spec["paths"][t]]
+        return (with_method or matching or [None])[0]
 
     def check(self, method: str, path: str, status: int, content_type: str,
               body: bytes) -> None:
         """Raise AssertionError if the response is not what the spec documents."""
-        template = self.template(path)
+        template = self.template(method, path)
         if template is None or method.lower() not in self.spec["paths"][template]:
             # Unknown routes and methods must still answer with a problem document.
             assert status in (404, 405), f"{method} {path}: undocumented route got {status}"

@@ -1,0 +1,84 @@
+"""Unit tests for the geofence index, including the real London and New York boundaries."""
+
+from __future__ import annotations
+
+import random
+
+import shapely
+
+from server.domain.geofence import GeofenceIndex, shapes_of
+from tests.conftest import load_boundaries, square
+
+
+def small_index() -> GeofenceIndex:
+    return GeofenceIndex(shapes_of([
+        ("big", square(0, 0, 1.0)),
+        ("small", square(0.2, 0.2, 0.1)),
+        ("east", square(1.0, 0, 1.0)),
+    ]))
+
+
+def test_smallest_containing_wins_where_they_overlap() -> None:
+    index = small_index()
+    assert index.locate(0.25, 0.25) == "small"
+    assert index.locate(0.5, 0.5) == "big"
+    assert index.locate(0.5, 1.5) == "east"
+    assert index.locate(5, 5) is None
+
+
+def test_batch_lookup_agrees_with_single_lookups() -> None:
+    index = small_index()
+    rng = random.Random(7)
+    lats = [rng.uniform(-0.5, 1.5) for _ in range(2000)]
+    lons = [rng.uniform(-0.5, 2.5) for _ in range(2000)]
+    singles = [index.locate(a, o) for a, o in zip(lats, lons, strict=True)]
+    assert index.locate_many(lats, lons) == singles
+
+
+def test_empty_index() -> None:
+    index = GeofenceIndex([])
+    assert index.locate(0, 0) is None and index.locate_many([0], [0]) == [None]
+
+
+def test_overlaps_report_area_and_ignore_shared_edges() -> None:
+    overlaps = small_index().overlaps()
+    assert [(o.a, o.b) for o in overlaps] == [("big", "small")]
+    assert 1.0e8 < overlaps[0].area_m2 < 1.4e8  # 0.1 x 0.1 degrees near the equator
+    assert small_index().overlaps(among={"east"}) == []
+
+
+def london() -> GeofenceIndex:
+    data = load_boundaries("london_wards_2016.geojson")
+    return GeofenceIndex(shapes_of([(f["properties"]["WD13CD"], f["geometry"])
+                                    for f in data["features"]]))
+
+
+def test_london_known_points() -> None:
+    data = load_boundaries("london_wards_2016.geojson")
+    names = {f["properties"]["WD13CD"]: f["properties"]["WD13NM"] for f in data["features"]}
+    index = london()
+    assert len(index) == 649
+    assert names[index.locate(51.5080, -0.1281) or ""] == "St James's"  # Charing Cross
+    assert names[index.locate(51.5014, -0.1419) or ""] == "St James's"  # Buckingham Palace
+    assert names[index.locate(51.5031, -0.1132) or ""] == "Bishop's"  # Waterloo station
+    assert names[index.locate(51.5138, -0.0984) or ""] == "Castle Baynard"  # St Paul's
+    assert index.locate(51.4545, -2.5879) is None  # Bristol is not in London
+
+
+def test_nyc_known_points_with_multipolygons() -> None:
+    data = load_boundaries("nyc_nta2020.geojson")
+    index = GeofenceIndex(shapes_of([(f["properties"]["NTAName"], f["geometry"])
+                                     for f in data["features"]]))
+    assert index.locate(40.7580, -73.9855) == "Midtown-Times Square"
+    assert index.locate(40.6892, -74.0445) is not None  # Liberty Island, an island part
+    assert index.locate(40.7, -73.5) is None  # the Atlantic
+
+
+def test_batch_matches_single_on_real_wards() -> None:
+    index = london()
+    rng = random.Random(1)
+    minx, miny, maxx, maxy = shapely.total_bounds(index._geoms)
+    lats = [rng.uniform(miny, maxy) for _ in range(3000)]
+    lons = [rng.uniform(minx, maxx) for _ in range(3000)]
+    singles = [index.locate(a, o) for a, o in zip(lats, lons, strict=True)]
+    assert index.locate_many(lats, lons) == singles
