@@ -6,21 +6,32 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
 from . import keys
+from .adapters.push_fcm import FcmPush
+from .adapters.push_log import LogPush
 from .adapters.sqlite.store import SqliteStore
 from .auth import TokenVerifier
-from .http import health, neighbourhoods, officers
+from .domain.grouping import GroupingRules
+from .http import alerts, events, health, incidents, neighbourhoods, officers, reports
 from .http.auth import auth_middleware
 from .http.openapi import RequestValidator, load_spec
 from .http.problem import problem_middleware
 from .http.routing import RouteRoles, register
-from .ports import Clock, Store, SystemClock
+from .ports import Clock, Push, Store, SystemClock
+from .rules import load_policy, load_triage_rules
+from .services.escalation import Escalation
+from .services.feed import EventFeed
 from .services.geofence import GeofenceService
 from .services.neighbourhoods import NeighbourhoodService
+from .services.notify import Notifier
 from .services.officers import OfficerService
+from .services.reports import ReportService
+from .services.scheduler import StepScheduler
+from .services.tasks import TaskSet
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,11 +44,24 @@ def make_store(settings: Settings) -> Store:
     raise NotImplementedError("the MongoDB store is not built yet; use a sqlite:/// store")
 
 
+def make_push(settings: Settings) -> Push:
+    """The push adapter the settings select (no network until the first send)."""
+    if settings.push == "fcm":
+        return FcmPush(project_id=settings.fcm_project_id or "",
+                       credentials_file=settings.fcm_credentials,
+                       access_token=settings.fcm_access_token, endpoint=settings.fcm_endpoint)
+    return LogPush()
+
+
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = app[keys.STORE]
-    await store.open()
+    await app[keys.STORE].open()
     yield
-    await store.close()
+    await app[keys.STORE].close()
+
+
+async def _push_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[keys.PUSH].close()
 
 
 async def _geofence_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -51,24 +75,48 @@ async def _geofence_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def create_app(settings: Settings, *, store: Store | None = None,
-               clock: Clock | None = None) -> web.Application:
+async def _close_streams(app: web.Application) -> None:
+    app[keys.FEED].close()
+
+
+async def _timers_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[keys.SCHEDULER].start()
+    yield
+    app[keys.SCHEDULER].shutdown()
+    await app[keys.TASKS].close()
+
+
+def create_app(settings: Settings, *, store: Store | None = None, clock: Clock | None = None,
+               push: Push | None = None) -> web.Application:
     """Build the application; overrides replace adapters (tests pass fakes). Nothing connects
     until the app starts."""
     app = web.Application(client_max_size=settings.max_body_bytes,
                           middlewares=[problem_middleware, auth_middleware])
     app[keys.SETTINGS] = settings
-    app[keys.CLOCK] = clock or SystemClock()
-    app[keys.STORE] = store or make_store(settings)
+    clock = app[keys.CLOCK] = clock or SystemClock()
+    store = app[keys.STORE] = store or make_store(settings)
+    app[keys.PUSH] = push or make_push(settings)
     app[keys.VERIFIER] = TokenVerifier(settings.resolve_jwt_secret())
     app[keys.REQUEST_VALIDATOR] = RequestValidator(load_spec())
-    app[keys.GEOFENCE] = GeofenceService(app[keys.STORE])
-    app[keys.NEIGHBOURHOODS] = NeighbourhoodService(app[keys.STORE], app[keys.GEOFENCE])
-    app[keys.OFFICERS] = OfficerService(app[keys.STORE])
+    geofence = app[keys.GEOFENCE] = GeofenceService(store)
+    app[keys.NEIGHBOURHOODS] = NeighbourhoodService(store, geofence)
+    app[keys.OFFICERS] = OfficerService(store)
+    tasks = app[keys.TASKS] = TaskSet()
+    feed = app[keys.FEED] = EventFeed(store)
+    scheduler = app[keys.SCHEDULER] = StepScheduler(store, clock, settings.sweep_s)
+    notifier = Notifier(store, app[keys.PUSH], clock, tasks)
+    escalation = app[keys.ESCALATION] = Escalation(
+        store, load_policy(settings.policy_file), notifier, geofence, clock, scheduler, feed)
+    scheduler.bind(escalation.run_step, escalation.start_waiting)
+    app[keys.REPORTS] = ReportService(
+        store, geofence, load_triage_rules(settings.triage_rules_file),
+        GroupingRules(timedelta(seconds=settings.group_window_s), settings.group_radius_m),
+        escalation, feed, clock)
     table: RouteRoles = {}
-    for module in (health, neighbourhoods, officers):
+    for module in (health, neighbourhoods, officers, reports, incidents, alerts, events):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
-    app.cleanup_ctx.append(_store_ctx)
-    app.cleanup_ctx.append(_geofence_ctx)
+    app.on_shutdown.append(_close_streams)
+    for ctx in (_store_ctx, _push_ctx, _geofence_ctx, _timers_ctx):
+        app.cleanup_ctx.append(ctx)
     return app

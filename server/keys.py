@@ -7,10 +7,15 @@ from aiohttp import web
 from .auth import TokenVerifier
 from .http.openapi import RequestValidator
 from .http.routing import RouteRoles
-from .ports import Clock, Store
+from .ports import Clock, Push, Store
+from .services.escalation import Escalation
+from .services.feed import EventFeed
 from .services.geofence import GeofenceService
 from .services.neighbourhoods import NeighbourhoodService
 from .services.officers import OfficerService
+from .services.reports import ReportService
+from .services.scheduler import StepScheduler
+from .services.tasks import TaskSet
 from .settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -22,3 +27,9 @@ REQUEST_VALIDATOR = web.AppKey("request_validator", RequestValidator)
 GEOFENCE = web.AppKey("geofence", GeofenceService)
 NEIGHBOURHOODS = web.AppKey("neighbourhoods", NeighbourhoodService)
 OFFICERS = web.AppKey("officers", OfficerService)
+PUSH = web.AppKey("push", Push)
+TASKS = web.AppKey("tasks", TaskSet)
+FEED = web.AppKey("feed", EventFeed)
+SCHEDULER = web.AppKey("scheduler", StepScheduler)
+ESCALATION = web.AppKey("escalation", Escalation)
+REPORTS = web.AppKey("reports", ReportService)

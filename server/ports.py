@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .domain.model import Device, LocationFix, Neighbourhood, Officer, OfficerProfile
+from .domain.records import Alert, Delivery, Event, Incident, Report
+from .domain.transitions import IngestPlan, Transition
 
 
 class Clock(Protocol):
@@ -92,4 +95,122 @@ class Store(Protocol):
 
     async def list_devices(self, oid: str) -> list[Device]:
         """An officer's registered devices."""
+        ...
+
+    async def on_duty_officers(self, fresh_since: datetime) -> list[Officer]:
+        """Officers on duty whose last fix is at or after `fresh_since`."""
+        ...
+
+    async def devices_for(self, officer_ids: Sequence[str]) -> list[Device]:
+        """Every device of these officers."""
+        ...
+
+    async def forget_token(self, token: str) -> bool:
+        """Remove a token that the push service says is dead."""
+        ...
+
+    # The alert loop
+    async def ingest_report(self, report: Report, window_start: datetime,
+                            plan: Callable[[list[Incident]], IngestPlan],
+                            ) -> tuple[Report, Incident | None, IngestPlan | None]:
+        """Store a report once and group it atomically; a repeat returns the stored one and
+        no plan. `plan` gets open incidents of the report's neighbourhood seen since
+        `window_start`."""
+        ...
+
+    async def commit_transition(self, t: Transition) -> bool:
+        """Apply all of t if the stored incident version equals t.incident.version."""
+        ...
+
+    async def get_report(self, rid: str) -> Report | None:
+        """One report."""
+        ...
+
+    async def list_reports(self, incident_id: str, limit: int = 500) -> list[Report]:
+        """An incident's reports, oldest first."""
+        ...
+
+    async def get_incident(self, iid: str) -> Incident | None:
+        """One incident."""
+        ...
+
+    async def list_incidents(self, *, status: str | None = None, priority: str | None = None,
+                             neighbourhood_id: str | None = None, since: datetime | None = None,
+                             before_id: str | None = None, limit: int = 50) -> list[Incident]:
+        """Incidents newest first, filtered and paged."""
+        ...
+
+    async def due_steps(self, now: datetime, limit: int = 500) -> list[tuple[str, int]]:
+        """(incident id, step_seq) of every step whose deadline has passed."""
+        ...
+
+    async def pending_steps(self) -> list[tuple[str, int, datetime]]:
+        """Every scheduled step (incident id, step_seq, when)."""
+        ...
+
+    async def escalation_queue(self) -> list[Incident]:
+        """Escalated incidents not yet taken by the control room, oldest first."""
+        ...
+
+    async def get_alert(self, aid: str) -> Alert | None:
+        """One alert."""
+        ...
+
+    async def list_alerts(self, incident_id: str) -> list[Alert]:
+        """An incident's alerts, oldest first."""
+        ...
+
+    async def open_alerts_for(self, officer_id: str) -> list[Alert]:
+        """Pending alerts sent to this officer."""
+        ...
+
+    async def put_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Insert or replace delivery records."""
+        ...
+
+    async def list_deliveries(self, alert_ids: Sequence[str]) -> list[Delivery]:
+        """Deliveries of these alerts."""
+        ...
+
+    async def add_events(self, events: Sequence[Event]) -> None:
+        """Append events."""
+        ...
+
+    async def events_after(self, after_id: int, *, limit: int = 500,
+                           incident_id: str | None = None) -> list[Event]:
+        """Events with id > after_id, oldest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One push to one device: a data payload and, for alerts, a visible notification."""
+
+    token: str
+    data: dict[str, str]
+    ttl_s: int
+    title: str | None = None
+    body: str | None = None
+    urgent: bool = True
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What the push service said about one message."""
+
+    status: Literal["sent", "unregistered", "invalid", "retry", "failed"]
+    message_id: str | None = None
+    error_code: str | None = None
+    retry_after_s: float | None = None
+
+
+class Push(Protocol):
+    """Sends push messages; never raises for a per-message failure."""
+
+    async def send(self, messages: Sequence[PushMessage]) -> list[PushOutcome]:
+        """One outcome per message, in order."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
         ...

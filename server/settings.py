@@ -26,6 +26,16 @@ class Settings:
     geofence_refresh_s: float = 2.0
     max_body_bytes: int = 32 * 1024 * 1024
     sqlite_synchronous: str = "FULL"
+    push: str = "log"
+    fcm_project_id: str | None = None
+    fcm_credentials: str | None = None
+    fcm_endpoint: str | None = None
+    fcm_access_token: str | None = None
+    policy_file: Path | None = None
+    triage_rules_file: Path | None = None
+    group_window_s: float = 900.0
+    group_radius_m: float = 500.0
+    sweep_s: float = 1.0
 
     @property
     def store_kind(self) -> str:
@@ -50,7 +60,29 @@ class Settings:
         sync = env.get("BLUELIGHT_SQLITE_SYNCHRONOUS", "FULL").upper()
         if sync not in ("FULL", "NORMAL", "EXTRA"):
             raise SettingsError("BLUELIGHT_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        push = env.get("BLUELIGHT_PUSH", "log")
+        if push not in ("log", "fcm"):
+            raise SettingsError(f"BLUELIGHT_PUSH must be log or fcm, got {push!r}")
+        fcm = {k: env.get(f"BLUELIGHT_FCM_{k.upper()}") or None
+               for k in ("project_id", "credentials", "endpoint", "access_token")}
+        if push == "fcm":
+            if not fcm["project_id"]:
+                raise SettingsError("BLUELIGHT_PUSH=fcm needs BLUELIGHT_FCM_PROJECT_ID")
+            if not (fcm["credentials"] or fcm["access_token"]):
+                raise SettingsError("BLUELIGHT_PUSH=fcm needs BLUELIGHT_FCM_CREDENTIALS (a "
+                                    "service-account JSON file) or BLUELIGHT_FCM_ACCESS_TOKEN")
+            if fcm["credentials"] and not Path(fcm["credentials"]).is_file():
+                raise SettingsError(f"BLUELIGHT_FCM_CREDENTIALS: no file {fcm['credentials']!r}")
+            if fcm["endpoint"] and not fcm["endpoint"].startswith(("http://", "https://")):
+                raise SettingsError("BLUELIGHT_FCM_ENDPOINT must be an http(s) URL")
         return cls(
+            push=push, fcm_project_id=fcm["project_id"], fcm_credentials=fcm["credentials"],
+            fcm_endpoint=fcm["endpoint"], fcm_access_token=fcm["access_token"],
+            policy_file=_file(env, "BLUELIGHT_POLICY_FILE"),
+            triage_rules_file=_file(env, "BLUELIGHT_TRIAGE_RULES"),
+            group_window_s=_float(env, "BLUELIGHT_GROUP_WINDOW_S", 900.0, 1.0, 86400.0),
+            group_radius_m=_float(env, "BLUELIGHT_GROUP_RADIUS_M", 500.0, 1.0, 100000.0),
+            sweep_s=_float(env, "BLUELIGHT_SWEEP_S", 1.0, 0.05, 2.0),
             store_url=store,
             data_dir=data_dir,
             host=env.get("BLUELIGHT_HOST", "127.0.0.1"),
@@ -91,6 +123,15 @@ def _check_store(url: str) -> None:
         return
     raise SettingsError(
         f"BLUELIGHT_STORE must be sqlite:///path/to/file.db or a mongodb:// URI, got {url!r}")
+
+
+def _file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    if not Path(raw).is_file():
+        raise SettingsError(f"{name}: no file {raw!r}")
+    return Path(raw)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:

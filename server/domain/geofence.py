@@ -27,9 +27,18 @@ class GeofenceIndex:
             shapely.prepare(g)
         self._areas = shapely.area(self._geoms) if len(entries) else np.array([])
         self._tree = shapely.STRtree(self._geoms)
+        # A point inside each area (a centroid can fall outside a crescent or an island set).
+        inside = shapely.point_on_surface(self._geoms) if len(entries) else []
+        self._inside = {nid: (float(p.y), float(p.x)) for nid, p in zip(self.ids, inside,
+                                                                         strict=True)}
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def inside_point(self, nid: str) -> tuple[float, float] | None:
+        """(lat, lon) of a point inside the neighbourhood, to dispatch to when a post has
+        no coordinates."""
+        return self._inside.get(nid)
 
     def locate(self, lat: float, lon: float) -> str | None:
         """The id of the smallest neighbourhood containing (lat, lon), or None."""

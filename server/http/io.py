@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ def iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat().replace("+00:00", "Z")
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
@@ -34,7 +35,7 @@ def _default(value: Any) -> Any:
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     """A JSON response; datetimes become RFC 3339 strings."""
-    return web.Response(status=status, text=json.dumps(data, default=_default),
+    return web.Response(status=status, text=json.dumps(data, default=json_default),
                         content_type="application/json")
 
 
@@ -54,10 +55,46 @@ async def read_json(request: web.Request) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValidationFailed("the body is not valid JSON",
                                errors=[FieldError("body", str(exc))]) from None
-    route = request.match_info.route
-    path = route.resource.canonical if route.resource else ""
-    request.app[keys.REQUEST_VALIDATOR].validate(request.method, path, body)
+    request.app[keys.REQUEST_VALIDATOR].validate(request.method, _route_path(request), body)
     return body
+
+
+def _route_path(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return "" if resource is None else resource.canonical
+
+
+async def read_optional_json(request: web.Request) -> Any:
+    """Like read_json, but an empty body counts as {}."""
+    if request.can_read_body:
+        return await read_json(request)
+    request.app[keys.REQUEST_VALIDATOR].validate(request.method, _route_path(request), {})
+    return {}
+
+
+def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    """An optional integer query parameter within [lo, hi]."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        raise ValidationFailed(f"query parameter {name!r} is out of range",
+                               errors=[FieldError(name, f"must be an integer in [{lo}, {hi}]")])
+    return value
+
+
+def query_choice(request: web.Request, name: str, choices: Iterable[str]) -> str | None:
+    """An optional query parameter that must be one of `choices`."""
+    raw = request.query.get(name)
+    allowed = list(choices)
+    if raw is not None and raw not in allowed:
+        raise ValidationFailed(f"query parameter {name!r} is not one of {allowed}",
+                               errors=[FieldError(name, f"must be one of {', '.join(allowed)}")])
+    return raw
 
 
 def query_float(request: web.Request, name: str, lo: float, hi: float) -> float:

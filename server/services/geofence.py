@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from ..domain.gazetteer import Gazetteer
 from ..domain.geofence import GeofenceIndex, shapes_of
 from ..domain.model import Neighbourhood
 from ..ports import Store
@@ -13,8 +14,9 @@ from ..ports import Store
 log = logging.getLogger(__name__)
 
 
-def _build(items: Sequence[Neighbourhood]) -> GeofenceIndex:
-    return GeofenceIndex(shapes_of([(n.id, n.geometry) for n in items]))
+def _build(items: Sequence[Neighbourhood]) -> tuple[GeofenceIndex, Gazetteer]:
+    index = GeofenceIndex(shapes_of([(n.id, n.geometry) for n in items]))
+    return index, Gazetteer((n.id, (n.name, *n.places)) for n in items)
 
 
 class GeofenceService:
@@ -24,6 +26,7 @@ class GeofenceService:
         self._store = store
         self._lock = asyncio.Lock()
         self.index: GeofenceIndex | None = None
+        self.gazetteer = Gazetteer([])
         self.names: dict[str, str] = {}
         self.version = -1
 
@@ -40,9 +43,10 @@ class GeofenceService:
                 return False
             items = await self._store.list_neighbourhoods()
             # Building parses and prepares every polygon: keep it off the event loop.
-            index = await asyncio.to_thread(_build, items)
-            # One assignment each: a reader sees either the old index or the new one.
-            self.index, self.names, self.version = index, {n.id: n.name for n in items}, version
+            index, gazetteer = await asyncio.to_thread(_build, items)
+            # One assignment: a reader sees either the old index or the new one.
+            self.index, self.gazetteer, self.names, self.version = (
+                index, gazetteer, {n.id: n.name for n in items}, version)
             log.info("geofence index: %d neighbourhoods (version %d)", len(items), version)
             return True
 
@@ -58,3 +62,7 @@ class GeofenceService:
     def locate(self, lat: float, lon: float) -> str | None:
         """The smallest neighbourhood containing the point, per the current index."""
         return None if self.index is None else self.index.locate(lat, lon)
+
+    def centroid(self, nid: str | None) -> tuple[float, float] | None:
+        """A point inside the neighbourhood, or None."""
+        return None if self.index is None or nid is None else self.index.inside_point(nid)

@@ -44,3 +44,60 @@ MIGRATIONS: list[str] = [
     CREATE INDEX devices_officer ON devices (officer_id);
     """,
 ]
+
+MIGRATIONS.append(
+    # 2: the alert loop. Whole records live in `doc` (JSON, see adapters/codec.py); the
+    # columns beside it are the ones that queries filter, sort or guard on.
+    """
+    CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        incident_id TEXT,
+        received_at REAL NOT NULL,
+        doc TEXT NOT NULL,
+        UNIQUE (source, external_id)
+    );
+    CREATE INDEX reports_incident ON reports (incident_id, received_at);
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        neighbourhood_id TEXT,
+        last_seen_at REAL NOT NULL,
+        next_step_at REAL,
+        step_seq INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        escalated_at REAL,
+        taken_by TEXT,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX incidents_group ON incidents (neighbourhood_id, status, last_seen_at);
+    CREATE INDEX incidents_due ON incidents (next_step_at) WHERE next_step_at IS NOT NULL;
+    CREATE INDEX incidents_queue ON incidents (status, escalated_at);
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        incident_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX alerts_incident ON alerts (incident_id, id);
+    CREATE TABLE alert_recipients (
+        officer_id TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        PRIMARY KEY (officer_id, alert_id)
+    );
+    CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX deliveries_alert ON deliveries (alert_id, id);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        incident_id TEXT,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX events_incident ON events (incident_id, id);
+    """
+)

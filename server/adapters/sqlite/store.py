@@ -1,16 +1,11 @@
-"""The embedded store: SQLite through aiosqlite, WAL mode, one serialised connection."""
+"""The embedded store: SQLite through aiosqlite (see base.py for the connection)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from ...domain.model import (
     Device,
@@ -21,7 +16,8 @@ from ...domain.model import (
     Platform,
     Rank,
 )
-from .schema import MIGRATIONS
+from .alerting import AlertingTables
+from .base import SqliteBase
 
 
 def _ts(dt: datetime | None) -> float | None:
@@ -55,70 +51,8 @@ def _officer(row: Any) -> Officer:
                    device_count=row[13])
 
 
-class SqliteStore:
-    """Store port on one SQLite file. Every call is serialised; writes are transactions."""
-
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
-        self.path = path
-        self.synchronous = synchronous
-        self._db: aiosqlite.Connection | None = None
-        # One connection runs one statement at a time; the lock keeps transactions whole.
-        self._lock = asyncio.Lock()
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("SqliteStore is not open")
-        return self._db
-
-    async def open(self) -> None:
-        """Open the file in WAL mode and apply pending migrations."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        await self.db.execute("PRAGMA journal_mode=WAL")
-        await self.db.execute(f"PRAGMA synchronous={self.synchronous}")
-        await self.db.execute("PRAGMA busy_timeout=10000")
-        await self.db.execute("PRAGMA foreign_keys=ON")
-        async with self._tx() as db:
-            cur = await db.execute("PRAGMA user_version")
-            row = await cur.fetchone()
-            version = int(row[0]) if row else 0
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in filter(str.strip, script.split(";")):
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version={number}")
-
-    async def close(self) -> None:
-        """Close the connection."""
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: BEGIN IMMEDIATE so a second process waits, not fails late."""
-        async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
-
-    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self._lock:
-            cur = await self.db.execute(sql, params)
-            return list(await cur.fetchall())
-
-    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self._lock:
-            cur = await self.db.execute(sql, params)
-            return await cur.fetchone()
-
-    async def ping(self) -> None:
-        """Run a trivial query."""
-        await self._fetchone("SELECT 1")
+class SqliteStore(AlertingTables, SqliteBase):
+    """The Store port on one SQLite file."""
 
     # Neighbourhoods
 
@@ -266,3 +200,27 @@ class SqliteStore:
             " WHERE officer_id = ? ORDER BY registered_at, token", (oid,))
         return [Device(token=r[0], officer_id=r[1], platform=Platform(r[2]),
                        registered_at=_req_dt(r[3])) for r in rows]
+
+    async def on_duty_officers(self, fresh_since: datetime) -> list[Officer]:
+        """Officers on duty whose last fix is at or after `fresh_since`."""
+        rows = await self._fetchall(
+            f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.on_duty = 1"
+            " AND o.location_at >= ? ORDER BY o.id", (_ts(fresh_since),))
+        return [_officer(r) for r in rows]
+
+    async def devices_for(self, officer_ids: Sequence[str]) -> list[Device]:
+        """Every device of these officers."""
+        if not officer_ids:
+            return []
+        marks = ",".join("?" * len(officer_ids))
+        rows = await self._fetchall(
+            "SELECT token, officer_id, platform, registered_at FROM devices"
+            f" WHERE officer_id IN ({marks}) ORDER BY officer_id, token", officer_ids)
+        return [Device(token=r[0], officer_id=r[1], platform=Platform(r[2]),
+                       registered_at=_req_dt(r[3])) for r in rows]
+
+    async def forget_token(self, token: str) -> bool:
+        """Remove a token FCM says is dead, whoever has it."""
+        async with self._tx() as db:
+            cur = await db.execute("DELETE FROM devices WHERE token = ?", (token,))
+            return cur.rowcount > 0

@@ -1,0 +1,111 @@
+"""Firebase Cloud Messaging through firebase-admin's async batch send."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import firebase_admin
+from firebase_admin import credentials, exceptions, messaging
+from google.oauth2.credentials import Credentials as StaticTokenCredentials
+
+from ..ports import PushMessage, PushOutcome
+
+log = logging.getLogger(__name__)
+_names = itertools.count(1)
+MAX_BATCH = 500  # FCM's limit per send_each call
+
+
+def _retry_after(exc: exceptions.FirebaseError) -> float | None:
+    response = getattr(exc, "http_response", None)
+    raw = None if response is None else response.headers.get("Retry-After")
+    try:
+        return None if raw is None else max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def classify(exc: exceptions.FirebaseError) -> PushOutcome:
+    """Map an FCM error to what Bluelight does next: forget, retry or give up."""
+    code = type(exc).__name__
+    if isinstance(exc, messaging.UnregisteredError | messaging.SenderIdMismatchError):
+        return PushOutcome("unregistered", error_code=code)
+    if isinstance(exc, exceptions.InvalidArgumentError):
+        return PushOutcome("invalid", error_code=code)
+    if isinstance(exc, messaging.QuotaExceededError | exceptions.ResourceExhaustedError
+                  | exceptions.UnavailableError | exceptions.InternalError
+                  | exceptions.DeadlineExceededError | exceptions.UnknownError):
+        return PushOutcome("retry", error_code=code, retry_after_s=_retry_after(exc))
+    return PushOutcome("failed", error_code=code)
+
+
+def to_fcm(m: PushMessage) -> messaging.Message:
+    """Android high priority, APNs priority 10 and time-sensitive for alerts; TTL on all."""
+    ttl = max(1, m.ttl_s)
+    if m.title is not None:
+        apns = messaging.APNSConfig(
+            headers={"apns-priority": "10", "apns-push-type": "alert",
+                     "apns-expiration": str(int(time.time()) + ttl)},
+            payload=messaging.APNSPayload(aps=messaging.Aps(
+                sound="default", custom_data={"interruption-level": "time-sensitive"})))
+        notification = messaging.Notification(title=m.title, body=m.body)
+    else:  # a silent data message (e.g. "taken by someone else": the app clears the alert)
+        apns = messaging.APNSConfig(
+            headers={"apns-priority": "5", "apns-push-type": "background",
+                     "apns-expiration": str(int(time.time()) + ttl)},
+            payload=messaging.APNSPayload(aps=messaging.Aps(content_available=True)))
+        notification = None
+    # firebase-admin 7.7 deprecates Message.token for `fid`; both address the same device.
+    return messaging.Message(
+        fid=m.token, data=m.data, notification=notification, apns=apns,
+        android=messaging.AndroidConfig(priority="high", ttl=timedelta(seconds=ttl)),
+        webpush=messaging.WebpushConfig(headers={"Urgency": "high", "TTL": str(ttl)}))
+
+
+class FcmPush:
+    """Push port on FCM. `endpoint` replaces https://fcm.googleapis.com (staging, tests)."""
+
+    def __init__(self, *, project_id: str, credentials_file: str | None = None,
+                 access_token: str | None = None, endpoint: str | None = None) -> None:
+        cred: Any
+        if access_token:  # a fixed OAuth bearer token: staging and tests only
+            cred = StaticTokenCredentials(token=access_token)  # type: ignore[no-untyped-call]
+        elif credentials_file:
+            cred = credentials.Certificate(credentials_file)
+        else:
+            raise ValueError("FCM needs a service-account file or an access token")
+        self._app = firebase_admin.initialize_app(
+            cred, {"projectId": project_id}, name=f"bluelight-{next(_names)}")
+        self._service = messaging._get_messaging_service(self._app)
+        if endpoint:
+            # The SDK has no endpoint setting: it keeps the URL in a private attribute.
+            # tests/test_push_fcm.py fails loudly if an SDK upgrade moves it.
+            base = endpoint.rstrip("/")
+            self._service._fcm_url = f"{base}/v1/projects/{project_id}/messages:send"
+
+    async def send(self, messages: Sequence[PushMessage]) -> list[PushOutcome]:
+        """Send in batches of 500; errors come back per message, never raised."""
+        outcomes: list[PushOutcome] = []
+        for start in range(0, len(messages), MAX_BATCH):
+            batch = [to_fcm(m) for m in messages[start:start + MAX_BATCH]]
+            try:
+                result = await messaging.send_each_async(batch, app=self._app)
+            except exceptions.FirebaseError as exc:  # the whole call failed
+                outcomes.extend(classify(exc) for _ in batch)
+                continue
+            for r in result.responses:
+                outcomes.append(PushOutcome("sent", message_id=r.message_id) if r.success
+                                else classify(r.exception))
+        return outcomes
+
+    async def close(self) -> None:
+        """Close the async HTTP client, then delete the app off the loop (it would block)."""
+        client = getattr(self._service, "_async_client", None)
+        if client is not None:
+            await client.aclose()
+        await asyncio.to_thread(firebase_admin.delete_app, self._app)

@@ -1,0 +1,49 @@
+"""Officer selection for one wave: on duty, fresh fix, reachable, nearest first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .geo import distance_m
+from .model import Officer, Rank
+
+
+@dataclass(frozen=True)
+class WaveSpec:
+    """One wave of an escalation policy."""
+
+    radius_m: float
+    officers: int
+    ack_timeout_s: float
+    include_supervisors: bool = False
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A selected officer and how far they are from the incident."""
+
+    officer_id: str
+    distance_m: float
+    assigned: bool
+
+
+def select_officers(officers: Iterable[Officer], *, target: tuple[float, float],
+                    neighbourhood_id: str | None, wave: WaveSpec, max_fix_age: timedelta,
+                    exclude: Sequence[str], now: datetime) -> list[Pick]:
+    """Eligible officers within the wave's radius, assigned ones first, then nearest."""
+    excluded = set(exclude)
+    picks: list[Pick] = []
+    for o in officers:
+        loc = o.location
+        if (not o.on_duty or loc is None or o.device_count == 0 or o.id in excluded
+                or now - loc.recorded_at > max_fix_age
+                or (o.profile.rank is Rank.SUPERVISOR and not wave.include_supervisors)):
+            continue
+        d = distance_m(target[0], target[1], loc.lat, loc.lon)
+        if d <= wave.radius_m:
+            assigned = neighbourhood_id in o.profile.neighbourhood_ids
+            picks.append(Pick(o.id, round(d, 1), assigned))
+    picks.sort(key=lambda p: (not p.assigned, p.distance_m, p.officer_id))
+    return picks[:wave.officers]

@@ -1,0 +1,49 @@
+"""GET /v1/events: a Server-Sent Events stream for dashboards, resumable by Last-Event-ID."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from .. import keys
+from ..domain.errors import FieldError, ValidationFailed
+from .io import json_default
+from .routing import CONTROL, Route
+from .serialize import event_json
+
+HEARTBEAT_EVERY = 30  # empty polls between keep-alive comments
+
+
+def _resume_from(request: web.Request) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
+    if not raw.isdigit():
+        raise ValidationFailed("Last-Event-ID must be an event id", errors=[
+            FieldError("Last-Event-ID", "must be a non-negative integer")])
+    return int(raw)
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Stream every persisted event after the given id, then new ones as they happen."""
+    after = _resume_from(request)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    await response.write(b": bluelight events\nretry: 2000\n\n")
+    idle = 0
+    async for batch in request.app[keys.FEED].follow(after):
+        if not batch:
+            idle += 1
+            if idle >= HEARTBEAT_EVERY:
+                idle = 0
+                await response.write(b": keep-alive\n\n")
+            continue
+        idle = 0
+        chunk = "".join(f"id: {e.id}\nevent: {e.kind}\ndata: "
+                        f"{json.dumps(event_json(e), default=json_default)}\n\n" for e in batch)
+        await response.write(chunk.encode())
+    return response
+
+
+ROUTES = [Route("GET", "/v1/events", events, CONTROL)]

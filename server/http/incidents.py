@@ -1,0 +1,88 @@
+"""Control-room handlers: incidents, the escalation queue, assignment and resolution."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys
+from ..domain.errors import NotFound
+from ..domain.records import IncidentStatus, Priority
+from ..services.reports import parse_time
+from .auth import principal_of
+from .io import json_response, query_choice, query_int, read_json, read_optional_json
+from .routing import CONTROL, Route
+from .serialize import alert_json, event_json, incident_json, report_json
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    """Incidents newest first, filtered and paged with an opaque cursor."""
+    since = request.query.get("since")
+    limit = query_int(request, "limit", 50, 1, 500)
+    items = await request.app[keys.STORE].list_incidents(
+        status=query_choice(request, "status", [s.value for s in IncidentStatus]),
+        priority=query_choice(request, "priority", [p.value for p in Priority]),
+        neighbourhood_id=request.query.get("neighbourhood_id"),
+        since=None if since is None else parse_time(since, "since"),
+        before_id=request.query.get("cursor"), limit=limit)
+    cursor = items[-1].id if len(items) == limit else None
+    return json_response({"items": [incident_json(i) for i in items], "next_cursor": cursor})
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    """One incident with its reports, alerts (and deliveries) and timeline."""
+    store = request.app[keys.STORE]
+    iid = request.match_info["id"]
+    incident = await store.get_incident(iid)
+    if incident is None:
+        raise NotFound("incident", iid)
+    alerts = await store.list_alerts(iid)
+    deliveries = await store.list_deliveries([a.id for a in alerts])
+    timeline = await store.events_after(0, limit=5000, incident_id=iid)
+    return json_response({
+        "incident": incident_json(incident),
+        "reports": [report_json(r) for r in await store.list_reports(iid)],
+        "alerts": [alert_json(a, deliveries) for a in alerts],
+        "timeline": [event_json(e) for e in timeline]})
+
+
+async def list_escalations(request: web.Request) -> web.Response:
+    """Escalated incidents nobody in the control room has taken yet, oldest first."""
+    now = request.app[keys.CLOCK].now()
+    items = await request.app[keys.STORE].escalation_queue()
+    return json_response({"items": [
+        {"incident_id": i.id, "waiting_s": round((now - (i.escalated_at or now))
+                                                 .total_seconds(), 1),
+         "incident": incident_json(i)} for i in items], "count": len(items)})
+
+
+async def take_escalation(request: web.Request) -> web.Response:
+    """An operator takes an escalated incident; a second taker gets 409."""
+    incident = await request.app[keys.ESCALATION].take(request.match_info["incident_id"],
+                                                       principal_of(request).sub)
+    return json_response(incident_json(incident))
+
+
+async def assign_incident(request: web.Request) -> web.Response:
+    """Send the incident to one officer (pushed to their devices)."""
+    body = await read_json(request)
+    incident = await request.app[keys.ESCALATION].assign(
+        request.match_info["id"], body["officer_id"], principal_of(request).sub)
+    return json_response(incident_json(incident))
+
+
+async def resolve_incident(request: web.Request) -> web.Response:
+    """Close the incident, cancelling any pending alert."""
+    body = await read_optional_json(request)
+    incident = await request.app[keys.ESCALATION].resolve(
+        request.match_info["id"], principal_of(request).sub, body.get("note"))
+    return json_response(incident_json(incident))
+
+
+ROUTES = [
+    Route("GET", "/v1/incidents", list_incidents, CONTROL),
+    Route("GET", "/v1/incidents/{id}", get_incident, CONTROL),
+    Route("POST", "/v1/incidents/{id}/assign", assign_incident, CONTROL),
+    Route("POST", "/v1/incidents/{id}/resolve", resolve_incident, CONTROL),
+    Route("GET", "/v1/escalations", list_escalations, CONTROL),
+    Route("POST", "/v1/escalations/{incident_id}/take", take_escalation, CONTROL),
+]

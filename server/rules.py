@@ -1,0 +1,32 @@
+"""Loading the force-editable files: the escalation policy and the triage rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .domain.escalation import DEFAULT_POLICY, Policy, PolicyError, parse_policy
+from .domain.triage import RulesError, TriageRules, compile_rules
+from .settings import SettingsError
+
+DEFAULT_TRIAGE_RULES = Path(__file__).parent / "data" / "triage_rules.yaml"
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy file's policy (or the defaults); SettingsError if it is malformed."""
+    if path is None:
+        return parse_policy(DEFAULT_POLICY)
+    try:
+        return parse_policy(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except (PolicyError, yaml.YAMLError, OSError) as exc:
+        raise SettingsError(f"BLUELIGHT_POLICY_FILE {path}: {exc}") from None
+
+
+def load_triage_rules(path: Path | None) -> TriageRules:
+    """The triage rules (the shipped file by default); SettingsError if malformed."""
+    source = path or DEFAULT_TRIAGE_RULES
+    try:
+        return compile_rules(yaml.safe_load(source.read_text(encoding="utf-8")) or {})
+    except (RulesError, yaml.YAMLError, OSError) as exc:
+        raise SettingsError(f"triage rules {source}: {exc}") from None

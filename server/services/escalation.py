@@ -1,0 +1,184 @@
+"""Escalation use cases: start, step at deadline, acknowledge, decline, take, assign, resolve."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from ..domain import steps
+from ..domain.errors import DomainError, NotFound
+from ..domain.escalation import EscalateToControlRoom, Policy, StepInput, next_step
+from ..domain.records import Alert, AlertStatus, Incident, IncidentStatus
+from ..domain.transitions import Transition
+from ..ports import Clock, Store
+from .feed import EventFeed
+from .geofence import GeofenceService
+from .notify import Notifier
+from .scheduler import StepScheduler
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8  # re-reads after losing a version race before giving up to the sweep
+ASSIGNMENT_ACK = timedelta(minutes=2)
+
+
+class Escalation:
+    """Applies the policy's decisions; every change is a guarded, versioned transition."""
+
+    def __init__(self, store: Store, policy: Policy, notifier: Notifier, geofence: GeofenceService,
+                 clock: Clock, timer: StepScheduler, feed: EventFeed) -> None:
+        self._store, self._policy, self._notifier = store, policy, notifier
+        self._geofence, self._clock, self._timer, self._feed = geofence, clock, timer, feed
+
+    async def _commit(self, t: Transition) -> bool:
+        if not await self._store.commit_transition(t):
+            return False
+        self._feed.notify()
+        inc = t.incident
+        if inc.next_step_at is not None:
+            self._timer.arm(inc.id, inc.step_seq, inc.next_step_at)
+        for alert in t.alerts:
+            self._announce(inc, alert)
+        return True
+
+    def _announce(self, inc: Incident, alert: Alert) -> None:
+        """Pushes that follow a committed alert change."""
+        if alert.status is AlertStatus.PENDING and not alert.declines:
+            name = self._geofence.names.get(inc.neighbourhood_id or "")
+            self._notifier.alert(alert, inc, name)
+        elif alert.status is AlertStatus.ACKNOWLEDGED:
+            others = [o for o in alert.recipients if o != alert.acknowledged_by]
+            self._notifier.closed(alert, "alert_taken", others,
+                                  taken_by=alert.acknowledged_by or "")
+        elif alert.status in (AlertStatus.EXPIRED, AlertStatus.CANCELLED):
+            self._notifier.closed(alert, "alert_closed", alert.recipients,
+                                  reason=alert.status.value)
+
+    def _target(self, inc: Incident) -> tuple[float, float] | None:
+        if inc.lat is not None and inc.lon is not None:
+            return inc.lat, inc.lon
+        return self._geofence.centroid(inc.neighbourhood_id)
+
+    async def _decide(self, inc: Incident, after_wave: int, current: Alert | None,
+                      close_as: AlertStatus, now: datetime) -> Transition | None:
+        already: list[str] = []
+        if after_wave:
+            already = [o for a in await self._store.list_alerts(inc.id) for o in a.recipients]
+        officers = await self._store.on_duty_officers(now - self._policy.max_fix_age)
+        decision = next_step(self._policy, StepInput(
+            priority=inc.priority, after_wave=after_wave, target=self._target(inc),
+            neighbourhood_id=inc.neighbourhood_id, already_alerted=already), officers, now)
+        return steps.apply_decision(inc, decision, current=current, now=now, close_as=close_as)
+
+    async def start(self, incident_id: str) -> None:
+        """Start (or restart at a higher priority) the policy for an open/alerting incident."""
+        for _ in range(MAX_ATTEMPTS):
+            inc = await self._store.get_incident(incident_id)
+            if inc is None or inc.status not in (IncidentStatus.OPEN, IncidentStatus.ALERTING):
+                return
+            if inc.status is IncidentStatus.ALERTING and inc.policy_priority == inc.priority:
+                return  # already running at this priority
+            current = await self._current(inc)
+            now = self._clock.now()
+            t = await self._decide(inc, 0, current, AlertStatus.CANCELLED, now)
+            if t is None or await self._commit(t):
+                return
+        log.warning("incident %s: start lost %d races; the sweep will retry", incident_id,
+                    MAX_ATTEMPTS)
+
+    async def run_step(self, incident_id: str, seq: int) -> bool:
+        """Perform step `seq` if it is still due; True if this call performed it."""
+        for _ in range(MAX_ATTEMPTS):
+            inc = await self._store.get_incident(incident_id)
+            now = self._clock.now()
+            if (inc is None or inc.step_seq != seq or inc.next_step_at is None
+                    or inc.next_step_at > now):
+                return False  # done already, superseded, or not yet due
+            current = await self._current(inc)
+            if current is not None and current.kind == steps.ASSIGNMENT:
+                reason = f"assignment not acknowledged by {current.recipients[0]}"
+                t = steps.apply_decision(inc, EscalateToControlRoom(reason), current=current,
+                                         now=now)
+            else:
+                t = await self._decide(inc, inc.wave, current, AlertStatus.EXPIRED, now)
+            if t is None:
+                return False
+            if await self._commit(t):
+                return True
+        return False
+
+    async def _current(self, inc: Incident) -> Alert | None:
+        return None if inc.current_alert_id is None else await self._store.get_alert(
+            inc.current_alert_id)
+
+    async def _guarded(self, incident_id: str,
+                       change: Callable[[Incident, Alert | None], Transition],
+                       alert_id: str | None = None) -> Transition:
+        """Re-read and re-decide until the versioned commit wins (or the change refuses).
+        The change sees the alert `alert_id` (or the incident's current one) as stored."""
+        for _ in range(MAX_ATTEMPTS):
+            inc = await self._store.get_incident(incident_id)
+            if inc is None:
+                raise NotFound("incident", incident_id)
+            alert = (await self._store.get_alert(alert_id) if alert_id
+                     else await self._current(inc))
+            t = change(inc, alert)
+            if await self._commit(t):
+                return t
+        raise DomainError("the incident is changing too fast; try again")
+
+    async def _incident_of(self, alert_id: str) -> str:
+        alert = await self._store.get_alert(alert_id)
+        if alert is None:
+            raise NotFound("alert", alert_id)
+        return alert.incident_id
+
+    async def acknowledge(self, alert_id: str, officer_id: str) -> Alert:
+        """First recipient wins; later ones get a Conflict naming who took it."""
+        t = await self._guarded(await self._incident_of(alert_id), lambda inc, alert: (
+            steps.acknowledge(inc, alert, alert_id, officer_id, self._clock.now())), alert_id)
+        return t.alerts[0]
+
+    async def decline(self, alert_id: str, officer_id: str, reason: str | None) -> Alert:
+        """Record a decline; if all recipients declined, the next step runs at once."""
+        everyone = False
+
+        def change(inc: Incident, alert: Alert | None) -> Transition:
+            nonlocal everyone
+            t, everyone = steps.decline(inc, alert, alert_id, officer_id, reason,
+                                        self._clock.now())
+            return t
+
+        t = await self._guarded(await self._incident_of(alert_id), change, alert_id)
+        if everyone:
+            await self.run_step(t.incident.id, t.incident.step_seq)
+        return t.alerts[0]
+
+    async def take(self, incident_id: str, operator: str) -> Incident:
+        """A control-room operator takes an escalated incident."""
+        t = await self._guarded(incident_id, lambda inc, _: steps.take(
+            inc, operator, self._clock.now()))
+        return t.incident
+
+    async def assign(self, incident_id: str, officer_id: str, operator: str) -> Incident:
+        """Send the incident to one officer, who must acknowledge in time."""
+        if await self._store.get_officer(officer_id) is None:
+            raise NotFound("officer", officer_id)
+        timeout = ASSIGNMENT_ACK
+        t = await self._guarded(incident_id, lambda inc, cur: steps.assign(
+            inc, cur, officer_id, operator, self._clock.now() + timeout, self._clock.now()))
+        return t.incident
+
+    async def resolve(self, incident_id: str, actor: str, note: str | None) -> Incident:
+        """Close the incident."""
+        t = await self._guarded(incident_id, lambda inc, cur: steps.resolve(
+            inc, cur, actor, note, self._clock.now()))
+        return t.incident
+
+    async def start_waiting(self) -> None:
+        """Start incidents that need action but never started (a crash after ingest)."""
+        for prio in self._policy.acting_priorities():
+            for inc in await self._store.list_incidents(status=IncidentStatus.OPEN.value,
+                                                        priority=prio.value, limit=100):
+                await self.start(inc.id)
+

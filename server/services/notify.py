@@ -1,0 +1,116 @@
+"""Pushes for alerts, with a delivery record per device, retries and dead-token cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from ..domain.records import Alert, Delivery, Incident, new_id
+from ..ports import Clock, Push, PushMessage, PushOutcome, Store
+from .tasks import TaskSet
+
+log = logging.getLogger(__name__)
+SUMMARY_CHARS = 140
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff for retryable push errors (429, 5xx): doubling, capped, within the window."""
+
+    first_s: float = 0.5
+    max_s: float = 8.0
+    max_attempts: int = 6
+
+
+class Notifier:
+    """Sends alert, taken and closed pushes in the background and records each delivery."""
+
+    def __init__(self, store: Store, push: Push, clock: Clock, tasks: TaskSet,
+                 retry: RetryPolicy | None = None) -> None:
+        self._store, self._push, self._clock, self._tasks = store, push, clock, tasks
+        self._retry = retry or RetryPolicy()
+
+    def alert(self, alert: Alert, incident: Incident, neighbourhood: str | None) -> None:
+        """Push a new alert to every device of every recipient."""
+        deadline = alert.deadline or self._clock.now() + timedelta(minutes=5)
+        data = {"type": "alert", "alert_id": alert.id, "incident_id": incident.id,
+                "priority": incident.priority.value, "category": incident.category.value,
+                "neighbourhood": neighbourhood or "", "wave": str(alert.wave),
+                "summary": incident.summary[:SUMMARY_CHARS],
+                "ack_deadline": deadline.isoformat().replace("+00:00", "Z")}
+        title = f"{incident.priority.value} {incident.category.value.replace('_', ' ')}"
+        if neighbourhood:
+            title += f" in {neighbourhood}"
+        self._spawn(alert, alert.recipients, "alert", data, deadline, title,
+                    incident.summary[:SUMMARY_CHARS])
+
+    def closed(self, alert: Alert, kind: str, recipients: Sequence[str], **extra: str) -> None:
+        """Tell recipients their alert is no longer theirs (taken, expired, cancelled)."""
+        if not recipients:
+            return
+        data = {"type": kind, "alert_id": alert.id, "incident_id": alert.incident_id, **extra}
+        self._spawn(alert, recipients, kind, data, self._clock.now() + timedelta(minutes=2))
+
+    def _spawn(self, alert: Alert, recipients: Sequence[str], kind: str, data: dict[str, str],
+               until: datetime, title: str | None = None, body: str | None = None) -> None:
+        self._tasks.spawn(self._deliver(alert, recipients, kind, data, until, title, body),
+                          name=f"push-{kind}-{alert.id}")
+
+    async def _deliver(self, alert: Alert, recipients: Sequence[str], kind: str,
+                       data: dict[str, str], until: datetime, title: str | None,
+                       body: str | None) -> None:
+        devices = await self._store.devices_for(list(recipients))
+        if not devices:
+            log.warning("alert %s: no device registered for %s", alert.id, list(recipients))
+            return
+        now = self._clock.now()
+        records = [Delivery(id=new_id("dlv", now), alert_id=alert.id, officer_id=d.officer_id,
+                            token=d.token, kind=kind, status="pending", created_at=now,
+                            updated_at=now) for d in devices]
+        await self._store.put_deliveries(records)
+        attempt = 0
+        while records:
+            attempt += 1
+            ttl = max(1, int((until - self._clock.now()).total_seconds()))
+            outcomes = await self._push.send([
+                PushMessage(token=r.token, data=data, ttl_s=ttl, title=title, body=body)
+                for r in records])
+            records = await self._record(records, outcomes, attempt)
+            wait = self._backoff(attempt, [o for o in outcomes if o.status == "retry"])
+            if not records or attempt >= self._retry.max_attempts or (
+                    self._clock.now() + timedelta(seconds=wait) >= until):
+                await self._give_up(records)
+                return
+            await asyncio.sleep(wait)
+
+    def _backoff(self, attempt: int, retries: Sequence[PushOutcome]) -> float:
+        hinted = [o.retry_after_s for o in retries if o.retry_after_s is not None]
+        backoff: float = min(self._retry.max_s, self._retry.first_s * 2 ** (attempt - 1))
+        return max([backoff, *hinted])
+
+    async def _record(self, records: list[Delivery], outcomes: Sequence[PushOutcome],
+                      attempt: int) -> list[Delivery]:
+        """Store each outcome; return the deliveries to retry."""
+        now = self._clock.now()
+        again: list[Delivery] = []
+        done: list[Delivery] = []
+        for r, o in zip(records, outcomes, strict=True):
+            status = {"sent": "sent", "retry": "retrying"}.get(o.status, "failed")
+            updated = replace(r, status=status, attempts=attempt, updated_at=now,
+                              message_id=o.message_id, error_code=o.error_code)
+            (again if o.status == "retry" else done).append(updated)
+            if o.status == "unregistered":
+                await self._store.forget_token(r.token)
+                log.info("forgot dead token of officer %s (%s)", r.officer_id, o.error_code)
+        await self._store.put_deliveries(done + again)
+        return again
+
+    async def _give_up(self, records: Sequence[Delivery]) -> None:
+        if records:
+            now = self._clock.now()
+            await self._store.put_deliveries([replace(r, status="failed", updated_at=now)
+                                              for r in records])
+            log.warning("gave up on %d pushes of alert %s", len(records), records[0].alert_id)

@@ -1,0 +1,121 @@
+"""Ingest: store each post once, place it, triage it, group it, and start the policy."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..domain.grouping import GroupingRules, absorb, choose_incident, open_incident
+from ..domain.records import Event, Incident, Report, Triage, new_id
+from ..domain.transitions import IngestPlan
+from ..domain.triage import TriageRules, triage
+from ..ports import Clock, Store
+from .escalation import Escalation
+from .feed import EventFeed
+from .geofence import GeofenceService
+
+log = logging.getLogger(__name__)
+# Connectors' clocks drift; a post stamped far in the future is stamped "now" instead.
+MAX_FUTURE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The stored report, its incident, and whether this call stored it."""
+
+    report: Report
+    incident: Incident | None
+    created: bool
+
+
+def parse_time(raw: Any, field: str) -> datetime:
+    """An RFC 3339 timestamp with offset, or ValidationFailed naming the field."""
+    try:
+        value = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ValidationFailed(f"{field} is not an RFC 3339 time", errors=[FieldError(
+            field, "must be an RFC 3339 date-time with a UTC offset")])
+    return value
+
+
+class ReportService:
+    """The ingest use case; one transaction stores the report and groups it."""
+
+    def __init__(self, store: Store, geofence: GeofenceService, rules: TriageRules,
+                 grouping: GroupingRules, escalation: Escalation, feed: EventFeed,
+                 clock: Clock) -> None:
+        self._store, self._geofence, self._rules = store, geofence, rules
+        self._grouping, self._escalation, self._feed, self._clock = (
+            grouping, escalation, feed, clock)
+
+    def _locate(self, body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+        """(neighbourhood id, how it was found, the matched place) for a post."""
+        loc = body.get("location")
+        if loc is not None:
+            nid = self._geofence.locate(loc["lat"], loc["lon"])
+            if nid is not None:
+                return nid, "coordinates", None
+        for field in ("place", "text"):
+            if body.get(field):
+                hit = self._geofence.gazetteer.match(body[field])
+                if hit is not None:
+                    return hit[0], field, hit[1]
+        return None, None, None
+
+    def build(self, body: dict[str, Any], now: datetime) -> Report:
+        """A Report from a validated request body: placed and triaged, not yet stored."""
+        posted = parse_time(body["posted_at"], "posted_at")
+        posted = now if posted > now + MAX_FUTURE else posted
+        nid, how, place = self._locate(body)
+        verdict = triage(body["text"], self._rules)
+        if place is not None:
+            verdict = Triage(verdict.category, verdict.priority, (*verdict.cues, f"place:{place}"))
+        loc = body.get("location") or {}
+        return Report(
+            id=new_id("rep", now), source=body["source"], external_id=body["external_id"],
+            text=body["text"], posted_at=posted, received_at=now, triage=verdict,
+            author=body.get("author"), url=body.get("url"), lang=body.get("lang"),
+            lat=loc.get("lat"), lon=loc.get("lon"), accuracy_m=loc.get("accuracy_m"),
+            place=body.get("place"), neighbourhood_id=nid, located_by=how)
+
+    def _plan(self, report: Report, now: datetime) -> Any:
+        def plan(candidates: list[Incident]) -> IngestPlan:
+            joined = choose_incident(report, candidates, self._grouping)
+            if joined is None:
+                inc = open_incident(report, now)
+                return IngestPlan(inc, True, (Event(
+                    "incident_opened", now, inc.id, data={
+                        "status": inc.status.value, "priority": inc.priority.value,
+                        "category": inc.category.value, "report_id": report.id,
+                        "neighbourhood_id": inc.neighbourhood_id}),))
+            inc = absorb(joined, report, now)
+            data = {"status": inc.status.value, "priority": inc.priority.value,
+                    "report_id": report.id, "report_count": inc.report_count}
+            events = [Event("report_joined", now, inc.id, data=data)]
+            if inc.priority != joined.priority:
+                events.append(Event("priority_raised", now, inc.id, data={
+                    **data, "from": joined.priority.value}))
+            return IngestPlan(replace(inc, version=joined.version), False, tuple(events))
+        return plan
+
+    async def ingest(self, body: dict[str, Any]) -> Ingested:
+        """Store the post once; 2xx after this returns means it is committed."""
+        now = self._clock.now()
+        report = self.build(body, now)
+        stored, incident, plan = await self._store.ingest_report(
+            report, report.posted_at - self._grouping.window, self._plan(report, now))
+        if plan is None:
+            return Ingested(stored, incident, False)
+        self._feed.notify()
+        if incident is not None and (plan.created or any(
+                e.kind == "priority_raised" for e in plan.events)):
+            try:
+                await self._escalation.start(incident.id)
+            except Exception:  # the report is committed; the sweep starts the incident later
+                log.exception("could not start escalation for %s", incident.id)
+        return Ingested(stored, incident, True)
