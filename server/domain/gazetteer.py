@@ -6,12 +6,14 @@ import re
 from collections.abc import Iterable
 
 _NON_WORD = re.compile(r"[^\w]+")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
 MAX_PHRASE_WORDS = 8
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case words with punctuation removed ("St. James's" -> st, james, s)."""
-    return [t for t in _NON_WORD.split(text.lower().replace("'", "")) if t]
+    """Lower-case words, possessives and punctuation dropped ("St. James's" -> st, james)."""
+    plain = _POSSESSIVE.sub("", text.lower()).replace("'", "").replace("\u2019", "")
+    return [t for t in _NON_WORD.split(plain) if t]
 
 
 class Gazetteer:
