@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m server serve
+
+demo: $(STAMP)
+	$(BIN)/python -m server demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check server tests

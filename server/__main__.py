@@ -1,4 +1,4 @@
-"""Command line: serve, token, import-neighbourhoods."""
+"""Command line: serve, token, import-neighbourhoods, demo."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--id-property", required=True)
     imp.add_argument("--name-property", required=True)
     imp.add_argument("--repair", action="store_true", help="repair invalid geometries")
+    sub.add_parser("demo", help="replay a surge and a lone cry for help on a throwaway store")
     return parser
 
 
@@ -77,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "serve":
             _serve(settings)
+            return 0
+        if args.command == "demo":
+            from .demo import run_demo
+
+            logging.getLogger().setLevel(logging.WARNING)
+            # A sweep skipped while the previous one runs is harmless; keep the demo readable.
+            logging.getLogger("apscheduler").setLevel(logging.ERROR)
+            asyncio.run(run_demo())
             return 0
         if args.command == "token":
             print(mint_token(settings.resolve_jwt_secret(), sub=args.sub, role=Role(args.role),

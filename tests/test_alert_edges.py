@@ -1,0 +1,97 @@
+"""Edges of the alert loop: priority rises, repair after a crash, settings, the demo."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from server import keys
+from server.__main__ import main
+from server.domain.grouping import GroupingRules
+from server.settings import Settings, SettingsError
+from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, policy_file, post
+from tests.conftest import ApiFactory, eventually
+
+
+async def test_priority_rise_restarts_the_policy(make_api: ApiFactory, settings: Settings,
+                                                 tmp_path: Path) -> None:
+    p1 = [{"radius_m": 2000, "officers": 2, "ack_timeout_s": 60}]
+    p2 = [{"radius_m": 2000, "officers": 1, "ack_timeout_s": 60}]
+    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, p1, p2)))
+    await neighbourhood(api)
+    await officer_on_duty(api, "a", 51.5050, -0.1265)
+    await officer_on_duty(api, "b", 51.5060, -0.1265)
+    r = await api.post("/v1/reports", post("my little boy has wandered off", "c1",
+                                           lat=WHITEHALL[0], lon=WHITEHALL[1]), role="ingest")
+    iid = r.body["incident_id"]
+    assert r.body["priority"] == "P2"
+    r = await api.post("/v1/reports", post("lost child by the river, please help", "c2",
+                                           lat=WHITEHALL[0], lon=WHITEHALL[1]), role="ingest")
+    assert r.body["incident_id"] == iid and r.body["priority"] == "P1"
+    detail = (await api.get(f"/v1/incidents/{iid}", role="admin")).body
+    assert detail["incident"]["priority"] == "P1"
+    assert [(a["priority"], a["status"], len(a["recipients"])) for a in detail["alerts"]] == [
+        ("P2", "cancelled", 1), ("P1", "pending", 2)]
+    assert "priority_raised" in [e["kind"] for e in detail["timeline"]]
+
+
+async def test_sweep_starts_an_incident_a_crash_left_unstarted(make_api: ApiFactory) -> None:
+    api = await make_api()
+    await neighbourhood(api)
+    await officer_on_duty(api, "a", 51.5050, -0.1265)
+    reports = api.app[keys.REPORTS]
+    # Store and group a report the way ingest does, but "crash" before the policy starts.
+    report = reports.build(post("he has a knife", "crash", lat=WHITEHALL[0], lon=WHITEHALL[1]),
+                           datetime.now(UTC))
+    store = api.app[keys.STORE]
+    _, incident, _ = await store.ingest_report(
+        report, report.posted_at - GroupingRules().window,
+        reports._plan(report, datetime.now(UTC)))
+    assert incident is not None and incident.status.value == "open"
+
+    async def alerting() -> bool:
+        found = await store.get_incident(incident.id)
+        return found is not None and found.status.value == "alerting"
+
+    await eventually(alerting, within=5)
+
+
+def test_push_settings_fail_fast(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="BLUELIGHT_PUSH must be log or fcm"):
+        Settings.from_env({"BLUELIGHT_PUSH": "sms"})
+    with pytest.raises(SettingsError, match="needs BLUELIGHT_FCM_PROJECT_ID"):
+        Settings.from_env({"BLUELIGHT_PUSH": "fcm"})
+    with pytest.raises(SettingsError, match="BLUELIGHT_FCM_CREDENTIALS"):
+        Settings.from_env({"BLUELIGHT_PUSH": "fcm", "BLUELIGHT_FCM_PROJECT_ID": "p"})
+    with pytest.raises(SettingsError, match="no file"):
+        Settings.from_env({"BLUELIGHT_PUSH": "fcm", "BLUELIGHT_FCM_PROJECT_ID": "p",
+                           "BLUELIGHT_FCM_CREDENTIALS": str(tmp_path / "none.json")})
+    ok = Settings.from_env({"BLUELIGHT_PUSH": "fcm", "BLUELIGHT_FCM_PROJECT_ID": "p",
+                            "BLUELIGHT_FCM_ACCESS_TOKEN": "t",
+                            "BLUELIGHT_FCM_ENDPOINT": "http://127.0.0.1:9"})
+    assert ok.push == "fcm" and ok.fcm_endpoint == "http://127.0.0.1:9"
+    with pytest.raises(SettingsError, match="BLUELIGHT_SWEEP_S"):
+        Settings.from_env({"BLUELIGHT_SWEEP_S": "5"})
+
+
+def test_bad_policy_file_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("priorities:\n  P1:\n    waves:\n      - {radius_m: -1, officers: 1, "
+                   "ack_timeout_s: 1}\n")
+    from server.rules import load_policy
+
+    with pytest.raises(SettingsError, match="BLUELIGHT_POLICY_FILE"):
+        load_policy(bad)
+
+
+def test_demo_runs_the_whole_story(monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "Loaded 649 London wards" in out
+    assert "acknowledged the explosion" in out
+    assert "escalated        no acknowledgement after wave 2" in out
