@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,7 +84,7 @@ class ReportService:
             lat=loc.get("lat"), lon=loc.get("lon"), accuracy_m=loc.get("accuracy_m"),
             place=body.get("place"), neighbourhood_id=nid, located_by=how)
 
-    def _plan(self, report: Report, now: datetime) -> Any:
+    def _plan(self, report: Report, now: datetime) -> Callable[[list[Incident]], IngestPlan]:
         def plan(candidates: list[Incident]) -> IngestPlan:
             joined = choose_incident(report, candidates, self._grouping)
             if joined is None:
