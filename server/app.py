@@ -11,6 +11,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from . import keys
+from .adapters.mongo.store import MongoStore
 from .adapters.push_fcm import FcmPush
 from .adapters.push_log import LogPush
 from .adapters.sqlite.store import SqliteStore
@@ -41,7 +42,7 @@ def make_store(settings: Settings) -> Store:
     """The store adapter the settings select."""
     if settings.store_kind == "sqlite":
         return SqliteStore(settings.sqlite_path, synchronous=settings.sqlite_synchronous)
-    raise NotImplementedError("the MongoDB store is not built yet; use a sqlite:/// store")
+    return MongoStore.from_uri(settings.store_url)
 
 
 def make_push(settings: Settings) -> Push:

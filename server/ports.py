@@ -118,6 +118,15 @@ class Store(Protocol):
         `window_start`."""
         ...
 
+    async def orphan_reports(self, received_before: datetime) -> list[Report]:
+        """Reports stored without an incident (a crash between two writes), to regroup."""
+        ...
+
+    async def attach_report(self, report: Report, window_start: datetime,
+                            plan: Callable[[list[Incident]], IngestPlan]) -> IngestPlan:
+        """Group a stored report that has no incident yet."""
+        ...
+
     async def commit_transition(self, t: Transition) -> bool:
         """Apply all of t if the stored incident version equals t.incident.version."""
         ...

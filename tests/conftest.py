@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,11 +15,29 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from server.adapters.mongo.base import maybe_await
+from server.adapters.mongo.store import MongoStore
 from server.app import create_app
 from server.auth import mint_token
 from server.domain.model import Role
 from server.settings import Settings
 from tests.spec_check import SpecChecker
+from tests.stores import MONGODB_URI, STORE_KINDS, mock_client
+
+# Modules that must hold on every store set: pytestmark = ALL_STORES
+ALL_STORES = pytest.mark.parametrize("store_kind", [k for k in STORE_KINDS if k != "sqlite"]
+                                     + ["sqlite"])
+
+
+def shared_mongo(kind: str) -> Any:
+    """A client the apps of one test share, or None for SQLite."""
+    if kind == "mongomock":
+        return mock_client()
+    if kind == "mongodb":
+        from pymongo import AsyncMongoClient
+
+        return AsyncMongoClient(MONGODB_URI)
+    return None
 
 SECRET = "test-secret-" + "x" * 40
 DATA = Path(__file__).resolve().parents[1] / "server" / "data" / "boundaries"
@@ -89,11 +108,22 @@ ApiFactory = Callable[..., Awaitable[Api]]
 
 
 @pytest.fixture
-async def make_api(settings: Settings) -> AsyncIterator[ApiFactory]:
-    """Start apps on real loopback servers; all are stopped at the end of the test."""
+def store_kind() -> str:
+    """The store the apps of a test use; modules parametrise it to run on every store."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def make_api(settings: Settings, store_kind: str) -> AsyncIterator[ApiFactory]:
+    """Start apps on real loopback servers; all are stopped at the end of the test.
+    Apps of one test share one database, like instances behind a load balancer."""
     clients: list[TestClient[web.Request, web.Application]] = []
+    shared = shared_mongo(store_kind)
+    db_name = f"bluelight_api_{uuid.uuid4().hex[:12]}"
 
     async def factory(**overrides: Any) -> Api:
+        if shared is not None and "store" not in overrides:
+            overrides["store"] = MongoStore(shared, db_name, owns_client=False)
         app = create_app(overrides.pop("settings", settings), **overrides)
         client = TestClient(TestServer(app))
         await client.start_server()
@@ -103,6 +133,9 @@ async def make_api(settings: Settings) -> AsyncIterator[ApiFactory]:
     yield factory
     for client in reversed(clients):
         await client.close()
+    if shared is not None and store_kind == "mongodb":
+        await shared.drop_database(db_name)
+        await maybe_await(shared.close())
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -187,3 +188,37 @@ def test_take_once_and_resolve_once() -> None:
     done = steps.resolve(taken.incident, None, "op1", "sorted", T0)
     with pytest.raises(Conflict):
         steps.resolve(done.incident, None, "op1", None, T0)
+
+
+def test_event_feed_waits_at_gaps() -> None:
+    from server.domain.records import Event
+    from server.services.feed import contiguous
+
+    events = [Event("k", T0, id=i) for i in (5, 6, 8)]
+    assert [e.id for e in contiguous(4, events)] == [5, 6]
+    assert contiguous(6, events[2:]) == []
+
+
+async def test_event_feed_gives_up_on_an_id_that_never_comes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typing import Any, cast
+
+    from server.domain.records import Event
+    from server.services import feed as feed_module
+
+    class Events:  # a fake store: only the one method the feed reads
+        def __init__(self) -> None:
+            self.items = [Event("k", T0, id=1), Event("k", T0, id=3)]
+
+        async def events_after(self, after_id: int, **_: Any) -> list[Event]:
+            return [e for e in self.items if e.id > after_id]
+
+    monkeypatch.setattr(feed_module, "GAP_WAIT_S", 0.2)
+    feed = feed_module.EventFeed(cast(Any, Events()), poll_s=0.05)
+    got: list[int] = []
+    async with asyncio.timeout(3):
+        async for batch in feed.follow(0):
+            got += [e.id for e in batch]
+            if 3 in got:
+                break
+    assert got == [1, 3]

@@ -17,7 +17,9 @@ from tests.alerting_world import (
     post,
     token_of,
 )
-from tests.conftest import Api, ApiFactory, eventually
+from tests.conftest import ALL_STORES, Api, ApiFactory, eventually
+
+pytestmark = ALL_STORES
 
 
 def pushes(api: Api, kind: str = "alert") -> list[tuple[str, dict[str, str]]]:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from server import keys
-from tests.conftest import Api, ApiFactory, eventually, feature, load_boundaries, square
+from tests.conftest import (
+    ALL_STORES,
+    Api,
+    ApiFactory,
+    eventually,
+    feature,
+    load_boundaries,
+    square,
+)
 
 
 async def test_put_get_list_delete(api: Api) -> None:
@@ -125,6 +133,7 @@ async def test_import_new_york_with_and_without_repair(api: Api) -> None:
     assert r.body["neighbourhood"]["name"] == "Midtown-Times Square"
 
 
+@ALL_STORES
 async def test_second_instance_sees_changes_within_seconds(make_api: ApiFactory) -> None:
     one, two = await make_api(), await make_api()
     await one.put("/v1/neighbourhoods/soho", feature(square(-0.14, 51.51), "Soho"), role="admin")

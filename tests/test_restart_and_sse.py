@@ -10,7 +10,9 @@ from pathlib import Path
 from server import keys
 from server.settings import Settings
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, policy_file, post
-from tests.conftest import Api, ApiFactory, eventually, token
+from tests.conftest import ALL_STORES, Api, ApiFactory, eventually, token
+
+pytestmark = ALL_STORES
 
 WAVES = [{"radius_m": 1000, "officers": 1, "ack_timeout_s": 0.6},
          {"radius_m": 5000, "officers": 1, "ack_timeout_s": 60}]

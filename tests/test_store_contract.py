@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from server.adapters.sqlite.store import SqliteStore
 from server.domain.model import (
     Device,
     LocationFix,
@@ -20,17 +19,16 @@ from server.domain.model import (
 )
 from server.ports import Store
 from tests.conftest import square
+from tests.stores import STORE_KINDS, open_store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=STORE_KINDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """Each adapter, opened fresh."""
-    adapter: Store = SqliteStore(tmp_path / "contract.db")
-    await adapter.open()
-    yield adapter
-    await adapter.close()
+    async with open_store(request.param, tmp_path) as adapter:
+        yield adapter
 
 
 def hood(nid: str, name: str = "N", at: datetime = T0) -> Neighbourhood:

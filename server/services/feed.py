@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 
 from ..domain.records import Event
 from ..ports import Store
+
+# Event ids come from a counter; with several writers, id n+1 can be committed before id n.
+# A reader waits this long for a missing id before it gives the id up as never coming.
+GAP_WAIT_S = 2.0
+
+
+def contiguous(last: int, batch: Sequence[Event]) -> list[Event]:
+    """The leading events of `batch` that follow `last` without a gap."""
+    out: list[Event] = []
+    for e in batch:
+        if e.id != last + 1:
+            break
+        out.append(e)
+        last = e.id
+    return out
 
 
 class EventFeed:
@@ -28,18 +44,26 @@ class EventFeed:
         self._changed.set()
 
     async def follow(self, after_id: int) -> AsyncIterator[list[Event]]:
-        """Yield batches of events after `after_id` forever (an empty batch is a heartbeat)."""
+        """Yield batches of events after `after_id` in id order, without gaps; an empty
+        batch is a heartbeat."""
         last = after_id
+        gap_seen: float | None = None
         while not self._closed:
             batch = await self._store.events_after(last, limit=500)
-            if batch:
-                last = batch[-1].id
-                yield batch
+            ready = contiguous(last, batch)
+            if batch and not ready:
+                gap_seen = gap_seen or time.monotonic()
+                if time.monotonic() - gap_seen >= GAP_WAIT_S:
+                    ready = list(batch)  # the missing id was never committed: move on
+            if ready:
+                gap_seen = None
+                last = ready[-1].id
+                yield ready
                 continue
             self._changed.clear()
             if self._closed:
                 return
             try:
-                await asyncio.wait_for(self._changed.wait(), self._poll_s)
+                await asyncio.wait_for(self._changed.wait(), 0.05 if batch else self._poll_s)
             except TimeoutError:
                 yield []

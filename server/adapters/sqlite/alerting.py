@@ -54,18 +54,7 @@ class AlertingTables(SqliteBase):
                 inc = await cur.fetchone()
                 incident = None if inc is None else from_doc(Incident, json.loads(inc[0]))
                 return stored, incident, None
-            cur = await db.execute(
-                "SELECT doc FROM incidents WHERE neighbourhood_id IS ? AND status != ?"
-                " AND last_seen_at >= ? ORDER BY last_seen_at DESC LIMIT 200",
-                (report.neighbourhood_id, IncidentStatus.RESOLVED.value,
-                 window_start.timestamp()))
-            candidates = [from_doc(Incident, json.loads(r[0])) for r in await cur.fetchall()]
-            decided = plan(candidates)
-            if not decided.created:  # a join is a change: bump the version like a transition
-                decided = replace(decided, incident=replace(
-                    decided.incident, version=decided.incident.version + 1))
-            # Only this transaction writes now, so the version guard always holds here.
-            await db.execute(_INCIDENT_UPSERT, _incident_row(decided.incident))
+            decided = await self._group(db, report, window_start, plan)
             stored = replace(report, incident_id=decided.incident.id)
             doc = to_doc(stored)
             await db.execute(
@@ -73,8 +62,41 @@ class AlertingTables(SqliteBase):
                 " VALUES (?, ?, ?, ?, ?, ?)", (stored.id, stored.source, stored.external_id,
                                               stored.incident_id, doc["received_at"],
                                               json.dumps(doc)))
-            await self._add_events(db, decided.events)
         return stored, decided.incident, decided
+
+    async def _group(self, db: Any, report: Report, window_start: datetime,
+                     plan: Callable[[list[Incident]], IngestPlan]) -> IngestPlan:
+        """Inside a transaction: pick or open the report's incident and write it."""
+        cur = await db.execute(
+            "SELECT doc FROM incidents WHERE neighbourhood_id IS ? AND status != ?"
+            " AND last_seen_at >= ? ORDER BY last_seen_at DESC LIMIT 200",
+            (report.neighbourhood_id, IncidentStatus.RESOLVED.value, window_start.timestamp()))
+        candidates = [from_doc(Incident, json.loads(r[0])) for r in await cur.fetchall()]
+        decided = plan(candidates)
+        if not decided.created:  # a join is a change: bump the version like a transition
+            decided = replace(decided, incident=replace(
+                decided.incident, version=decided.incident.version + 1))
+        # Only this transaction writes now, so the version guard always holds here.
+        await db.execute(_INCIDENT_UPSERT, _incident_row(decided.incident))
+        await self._add_events(db, decided.events)
+        return decided
+
+    async def orphan_reports(self, received_before: datetime) -> list[Report]:
+        """Reports stored without an incident (cannot happen here: one transaction does both)."""
+        rows = await self._fetchall("SELECT doc FROM reports WHERE incident_id IS NULL"
+                                    " AND received_at < ? LIMIT 100",
+                                    (received_before.timestamp(),))
+        return [from_doc(Report, json.loads(r[0])) for r in rows]
+
+    async def attach_report(self, report: Report, window_start: datetime,
+                            plan: Callable[[list[Incident]], IngestPlan]) -> IngestPlan:
+        """Group a stored report that has no incident yet."""
+        async with self._tx() as db:
+            decided = await self._group(db, report, window_start, plan)
+            stored = replace(report, incident_id=decided.incident.id)
+            await db.execute("UPDATE reports SET incident_id = ?, doc = ? WHERE id = ?",
+                             (stored.incident_id, json.dumps(to_doc(stored)), stored.id))
+        return decided
 
     async def commit_transition(self, t: Transition) -> bool:
         """Apply if the incident's stored version equals t.incident.version; bump it."""
