@@ -20,9 +20,10 @@ from server.adapters.mongo.store import MongoStore
 from server.app import create_app
 from server.auth import mint_token
 from server.domain.model import Role
+from server.ports import Store
 from server.settings import Settings
 from tests.spec_check import SpecChecker
-from tests.stores import MONGODB_URI, STORE_KINDS, mock_client
+from tests.stores import MONGODB_URI, STORE_KINDS, mock_client, open_store
 
 # Modules that must hold on every store set: pytestmark = ALL_STORES
 ALL_STORES = pytest.mark.parametrize("store_kind", [k for k in STORE_KINDS if k != "sqlite"]
@@ -105,6 +106,13 @@ class Api:
 
 
 ApiFactory = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """Each store adapter, opened fresh (the contract suite runs on every one)."""
+    async with open_store(request.param, tmp_path) as adapter:
+        yield adapter
 
 
 @pytest.fixture

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from server.domain.model import (
     Device,
@@ -19,16 +15,8 @@ from server.domain.model import (
 )
 from server.ports import Store
 from tests.conftest import square
-from tests.stores import STORE_KINDS, open_store
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=STORE_KINDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """Each adapter, opened fresh."""
-    async with open_store(request.param, tmp_path) as adapter:
-        yield adapter
 
 
 def hood(nid: str, name: str = "N", at: datetime = T0) -> Neighbourhood:

@@ -21,7 +21,7 @@ from server.domain.records import (
 )
 from server.domain.transitions import IngestPlan, Transition
 from server.ports import Store
-from tests.test_store_contract import T0, store  # noqa: F401  (the parametrised fixture)
+from tests.test_store_contract import T0
 
 
 def report(ext: str, nid: str | None = "n1", at=T0) -> Report:  # type: ignore[no-untyped-def]
@@ -41,7 +41,7 @@ def new_plan(r: Report):  # type: ignore[no-untyped-def]
     return plan
 
 
-async def test_ingest_stores_once_and_groups(store: Store) -> None:  # noqa: F811
+async def test_ingest_stores_once_and_groups(store: Store) -> None:
     r1 = report("a")
     stored, inc, plan = await store.ingest_report(r1, T0 - timedelta(minutes=15), new_plan(r1))
     assert plan is not None and plan.created and inc is not None
@@ -61,7 +61,7 @@ async def test_ingest_stores_once_and_groups(store: Store) -> None:  # noqa: F81
 
 
 async def test_grouping_candidates_are_same_neighbourhood_open_and_recent(
-        store: Store) -> None:  # noqa: F811
+        store: Store) -> None:
     seen: list[list[str]] = []
 
     def spy(r: Report):  # type: ignore[no-untyped-def]
@@ -93,7 +93,7 @@ def alert(inc: Incident, aid: str = "alr_1", status: AlertStatus = AlertStatus.P
                  deadline=T0 + timedelta(seconds=30), declines={"o2": "busy"})
 
 
-async def test_transition_is_guarded_by_version(store: Store) -> None:  # noqa: F811
+async def test_transition_is_guarded_by_version(store: Store) -> None:
     inc = await started(store)
     a = alert(inc)
     step = replace(inc, status=IncidentStatus.ALERTING, next_step_at=a.deadline, step_seq=1,
@@ -113,14 +113,14 @@ async def test_transition_is_guarded_by_version(store: Store) -> None:  # noqa: 
     assert not await store.commit_transition(Transition(replace(step, id="nope")))
 
 
-async def test_concurrent_transitions_one_winner(store: Store) -> None:  # noqa: F811
+async def test_concurrent_transitions_one_winner(store: Store) -> None:
     inc = await started(store)
     results = await asyncio.gather(*(store.commit_transition(Transition(
         replace(inc, acknowledged_by=f"o{i}"))) for i in range(10)))
     assert sorted(results) == [False] * 9 + [True]
 
 
-async def test_steps_queue_and_alerts_queries(store: Store) -> None:  # noqa: F811
+async def test_steps_queue_and_alerts_queries(store: Store) -> None:
     inc = await started(store, "a")
     other = await started(store, "z")
     a = alert(inc)
@@ -148,7 +148,7 @@ async def test_steps_queue_and_alerts_queries(store: Store) -> None:  # noqa: F8
     assert await store.due_steps(T0 + timedelta(days=1)) == []
 
 
-async def test_incident_listing_filters_and_pages(store: Store) -> None:  # noqa: F811
+async def test_incident_listing_filters_and_pages(store: Store) -> None:
     ids = []
     for i in range(5):
         r = replace(report(f"i{i}", nid=f"n{i % 2}"), posted_at=T0 + timedelta(minutes=i))
@@ -167,7 +167,7 @@ async def test_incident_listing_filters_and_pages(store: Store) -> None:  # noqa
     assert len(recent) == 2
 
 
-async def test_deliveries_and_events(store: Store) -> None:  # noqa: F811
+async def test_deliveries_and_events(store: Store) -> None:
     d = Delivery(id="dlv_1", alert_id="alr_1", officer_id="o1", token="t", kind="alert",
                  status="pending", created_at=T0, updated_at=T0)
     await store.put_deliveries([d])
