@@ -108,11 +108,16 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     notifier = Notifier(store, app[keys.PUSH], clock, tasks)
     escalation = app[keys.ESCALATION] = Escalation(
         store, load_policy(settings.policy_file), notifier, geofence, clock, scheduler, feed)
-    scheduler.bind(escalation.run_step, escalation.start_waiting)
-    app[keys.REPORTS] = ReportService(
+    reports_service = app[keys.REPORTS] = ReportService(
         store, geofence, load_triage_rules(settings.triage_rules_file),
         GroupingRules(timedelta(seconds=settings.group_window_s), settings.group_radius_m),
         escalation, feed, clock)
+
+    async def repair() -> None:
+        await reports_service.regroup_orphans()
+        await escalation.start_waiting()
+
+    scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events):
         register(app, module.ROUTES, table)

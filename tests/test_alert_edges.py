@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,3 +95,31 @@ def test_demo_runs_the_whole_story(monkeypatch: pytest.MonkeyPatch,
     assert "Loaded 649 London wards" in out
     assert "acknowledged the explosion" in out
     assert "escalated        no acknowledgement after wave 2" in out
+
+
+@pytest.mark.parametrize("store_kind", ["mongomock"])
+async def test_sweep_groups_a_report_a_crash_left_without_incident(
+        make_api: ApiFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.adapters.codec import to_doc
+    from server.services import reports as reports_module
+
+    monkeypatch.setattr(reports_module, "ORPHAN_AFTER", timedelta(0))
+    api = await make_api()
+    await neighbourhood(api)
+    await officer_on_duty(api, "a", 51.5050, -0.1265)
+    report = api.app[keys.REPORTS].build(post("he has a knife", "orphan", lat=WHITEHALL[0],
+                                              lon=WHITEHALL[1]), datetime.now(UTC))
+    # What MongoDB holds after a crash between the report insert and the incident write.
+    store = api.app[keys.STORE]
+    await store.col("reports").insert_one({**to_doc(report), "_id": report.id})  # type: ignore[attr-defined]
+    assert [r.id for r in await store.orphan_reports(datetime.now(UTC))] == [report.id]
+
+    async def alerted() -> bool:
+        stored = await store.get_report(report.id)
+        if stored is None or stored.incident_id is None:
+            return False
+        incident = await store.get_incident(stored.incident_id)
+        return incident is not None and incident.status.value == "alerting"
+
+    await eventually(alerted, within=5)
+    assert await store.orphan_reports(datetime.now(UTC)) == []

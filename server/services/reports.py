@@ -21,6 +21,8 @@ from .geofence import GeofenceService
 log = logging.getLogger(__name__)
 # Connectors' clocks drift; a post stamped far in the future is stamped "now" instead.
 MAX_FUTURE = timedelta(minutes=5)
+# A report without an incident this long after it arrived was left by a crash mid-ingest.
+ORPHAN_AFTER = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,26 @@ class ReportService:
             return IngestPlan(replace(inc, version=joined.version), False, tuple(events))
         return plan
 
+    async def regroup_orphans(self) -> int:
+        """Group reports a crash left without an incident (MongoDB writes are not one
+        transaction); the sweep calls this. Returns how many it grouped."""
+        now = self._clock.now()
+        orphans = await self._store.orphan_reports(now - ORPHAN_AFTER)
+        for report in orphans:
+            plan = await self._store.attach_report(
+                report, report.posted_at - self._grouping.window, self._plan(report, now))
+            log.warning("grouped orphan report %s into %s", report.id, plan.incident.id)
+            await self._started(plan)
+        return len(orphans)
+
+    async def _started(self, plan: IngestPlan) -> None:
+        self._feed.notify()
+        if plan.created or any(e.kind == "priority_raised" for e in plan.events):
+            try:
+                await self._escalation.start(plan.incident.id)
+            except Exception:  # the report is committed; the sweep starts the incident later
+                log.exception("could not start escalation for %s", plan.incident.id)
+
     async def ingest(self, body: dict[str, Any]) -> Ingested:
         """Store the post once; 2xx after this returns means it is committed."""
         now = self._clock.now()
@@ -112,11 +134,5 @@ class ReportService:
             report, report.posted_at - self._grouping.window, self._plan(report, now))
         if plan is None:
             return Ingested(stored, incident, False)
-        self._feed.notify()
-        if incident is not None and (plan.created or any(
-                e.kind == "priority_raised" for e in plan.events)):
-            try:
-                await self._escalation.start(incident.id)
-            except Exception:  # the report is committed; the sweep starts the incident later
-                log.exception("could not start escalation for %s", incident.id)
+        await self._started(plan)
         return Ingested(stored, incident, True)
