@@ -15,15 +15,27 @@ from .adapters.mongo.store import MongoStore
 from .adapters.push_fcm import FcmPush
 from .adapters.push_log import LogPush
 from .adapters.sqlite.store import SqliteStore
-from .auth import TokenVerifier
+from .auth import TokenVerifier, Verifier
 from .domain.grouping import GroupingRules
-from .http import alerts, events, health, incidents, neighbourhoods, officers, reports
+from .http import admin, alerts, events, health, incidents, neighbourhoods, officers, reports
 from .http.auth import auth_middleware
+from .http.guard import (
+    audit_middleware,
+    cors_middleware,
+    rate_limit_middleware,
+    security_headers,
+    timeout_middleware,
+)
 from .http.openapi import RequestValidator, load_spec
 from .http.problem import problem_middleware
 from .http.routing import RouteRoles, register
 from .ports import Clock, Push, Store, SystemClock
 from .rules import load_policy, load_triage_rules
+from .security.apikeys import ApiKeys
+from .security.oidc import OidcVerifier
+from .security.ratelimit import RateLimiter
+from .security.signatures import SeenSignatures
+from .services.audit import AuditLog
 from .services.escalation import Escalation
 from .services.feed import EventFeed
 from .services.geofence import GeofenceService
@@ -31,6 +43,7 @@ from .services.neighbourhoods import NeighbourhoodService
 from .services.notify import Notifier
 from .services.officers import OfficerService
 from .services.reports import ReportService
+from .services.retention import Retention
 from .services.scheduler import StepScheduler
 from .services.tasks import TaskSet
 from .settings import Settings
@@ -43,6 +56,16 @@ def make_store(settings: Settings) -> Store:
     if settings.store_kind == "sqlite":
         return SqliteStore(settings.sqlite_path, synchronous=settings.sqlite_synchronous)
     return MongoStore.from_uri(settings.store_url)
+
+
+def make_verifier(settings: Settings) -> Verifier:
+    """The bearer-token check the settings select."""
+    if settings.auth == "oidc":
+        return OidcVerifier(issuer=settings.oidc_issuer or "",
+                            audience=settings.oidc_audience or "",
+                            jwks_url=settings.oidc_jwks_url or "",
+                            role_claim=settings.oidc_role_claim, role_map=settings.oidc_role_map)
+    return TokenVerifier(settings.resolve_jwt_secret())
 
 
 def make_push(settings: Settings) -> Push:
@@ -63,6 +86,17 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _push_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[keys.PUSH].close()
+    await app[keys.VERIFIER].close()
+
+
+async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    retention = Retention(app[keys.STORE], app[keys.CLOCK], settings.retention_days)
+    task = asyncio.create_task(retention.run(settings.retention_check_s), name="retention")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _geofence_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -91,13 +125,19 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
                push: Push | None = None) -> web.Application:
     """Build the application; overrides replace adapters (tests pass fakes). Nothing connects
     until the app starts."""
-    app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[problem_middleware, auth_middleware])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[
+        cors_middleware(settings.cors_origins), problem_middleware, timeout_middleware,
+        auth_middleware, rate_limit_middleware(settings.rate_limits), audit_middleware])
+    app.on_response_prepare.append(security_headers)
     app[keys.SETTINGS] = settings
     clock = app[keys.CLOCK] = clock or SystemClock()
     store = app[keys.STORE] = store or make_store(settings)
     app[keys.PUSH] = push or make_push(settings)
-    app[keys.VERIFIER] = TokenVerifier(settings.resolve_jwt_secret())
+    app[keys.VERIFIER] = make_verifier(settings)
+    app[keys.API_KEYS] = ApiKeys(store, settings.resolve_jwt_secret())
+    app[keys.AUDIT] = AuditLog(store, clock)
+    app[keys.RATE_LIMITER] = RateLimiter()
+    app[keys.SEEN_SIGNATURES] = SeenSignatures()
     app[keys.REQUEST_VALIDATOR] = RequestValidator(load_spec())
     geofence = app[keys.GEOFENCE] = GeofenceService(store)
     app[keys.NEIGHBOURHOODS] = NeighbourhoodService(store, geofence)
@@ -119,10 +159,10 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
 
     scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}
-    for module in (health, neighbourhoods, officers, reports, incidents, alerts, events):
+    for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)
-    for ctx in (_store_ctx, _push_ctx, _geofence_ctx, _timers_ctx):
+    for ctx in (_store_ctx, _push_ctx, _geofence_ctx, _timers_ctx, _retention_ctx):
         app.cleanup_ctx.append(ctx)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import jwt
 
@@ -36,14 +37,29 @@ def mint_token(secret: str, *, sub: str, role: Role, now: datetime, ttl_s: int) 
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+class Verifier(Protocol):
+    """Turns a bearer token into a principal, or raises Unauthorized."""
+
+    async def verify(self, token: str) -> Principal:
+        """The principal the token speaks for."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
 class TokenVerifier:
-    """Checks bearer tokens against the HS256 secret."""
+    """Checks bearer tokens against the HS256 secret (the embedded auth)."""
 
     def __init__(self, secret: str, *, leeway_s: int = 30) -> None:
         self._secret = secret
         self._leeway = leeway_s
 
-    def verify(self, token: str) -> Principal:
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def verify(self, token: str) -> Principal:
         """The principal of a valid token; Unauthorized with the reason otherwise."""
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,

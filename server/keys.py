@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .auth import TokenVerifier
+from .auth import Verifier
 from .http.openapi import RequestValidator
 from .http.routing import RouteRoles
 from .ports import Clock, Push, Store
+from .security.apikeys import ApiKeys
+from .security.ratelimit import RateLimiter
+from .security.signatures import SeenSignatures
+from .services.audit import AuditLog
 from .services.escalation import Escalation
 from .services.feed import EventFeed
 from .services.geofence import GeofenceService
@@ -21,7 +25,7 @@ from .settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 STORE = web.AppKey("store", Store)
-VERIFIER = web.AppKey("verifier", TokenVerifier)
+VERIFIER = web.AppKey("verifier", Verifier)
 ROUTE_ROLES = web.AppKey("route_roles", RouteRoles)
 REQUEST_VALIDATOR = web.AppKey("request_validator", RequestValidator)
 GEOFENCE = web.AppKey("geofence", GeofenceService)
@@ -33,3 +37,7 @@ FEED = web.AppKey("feed", EventFeed)
 SCHEDULER = web.AppKey("scheduler", StepScheduler)
 ESCALATION = web.AppKey("escalation", Escalation)
 REPORTS = web.AppKey("reports", ReportService)
+API_KEYS = web.AppKey("api_keys", ApiKeys)
+AUDIT = web.AppKey("audit", AuditLog)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+SEEN_SIGNATURES = web.AppKey("seen_signatures", SeenSignatures)

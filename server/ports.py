@@ -10,6 +10,8 @@ from typing import Literal, Protocol
 from .domain.model import Device, LocationFix, Neighbourhood, Officer, OfficerProfile
 from .domain.records import Alert, Delivery, Event, Incident, Report
 from .domain.transitions import IngestPlan, Transition
+from .security.apikeys import ApiKey
+from .security.hashchain import AuditEntry
 
 
 class Clock(Protocol):
@@ -28,7 +30,39 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class Store(Protocol):
+class SecurityStore(Protocol):
+    """What the security features persist: keys, the audit log, retention."""
+
+    async def put_api_key(self, key: ApiKey) -> None:
+        """Insert or replace a connector key."""
+        ...
+
+    async def get_api_key(self, kid: str) -> ApiKey | None:
+        """One key."""
+        ...
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        """All keys, oldest first."""
+        ...
+
+    async def append_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Number, chain and append an entry (atomically with respect to other writers)."""
+        ...
+
+    async def list_audit(self, after_seq: int = 0, limit: int = 500) -> list[AuditEntry]:
+        """Audit entries in order."""
+        ...
+
+    async def purge_content(self, received_before: datetime, limit: int = 1000) -> int:
+        """Remove report text and authors (and incident summaries) older than the cutoff."""
+        ...
+
+    async def redact_report(self, source: str, external_id: str) -> Report | None:
+        """Remove one post's content at its source's request; None if unknown."""
+        ...
+
+
+class Store(SecurityStore, Protocol):
     """Everything the domain persists. A returned call means the change is committed."""
 
     async def open(self) -> None:

@@ -7,7 +7,14 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
+
+ROLES = ("admin", "control_room", "officer", "ingest")
+# Requests a second / burst, per principal. An ingest connector in a surge sends thousands of
+# reports a minute; a stolen officer token must not be able to hammer the API.
+DEFAULT_RATE_LIMITS = ("ingest=200/2000,control_room=50/200,admin=20/100,officer=3/30,"
+                       "anonymous=20/50")
 
 
 class SettingsError(ValueError):
@@ -36,6 +43,17 @@ class Settings:
     group_window_s: float = 900.0
     group_radius_m: float = 500.0
     sweep_s: float = 1.0
+    auth: str = "embedded"
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_role_claim: str = "roles"
+    oidc_role_map: tuple[tuple[str, str], ...] = ()
+    rate_limits: str = DEFAULT_RATE_LIMITS
+    request_timeout_s: float = 30.0
+    cors_origins: tuple[str, ...] = ()
+    retention_days: float = 30.0
+    retention_check_s: float = 3600.0
 
     @property
     def store_kind(self) -> str:
@@ -75,7 +93,26 @@ class Settings:
                 raise SettingsError(f"BLUELIGHT_FCM_CREDENTIALS: no file {fcm['credentials']!r}")
             if fcm["endpoint"] and not fcm["endpoint"].startswith(("http://", "https://")):
                 raise SettingsError("BLUELIGHT_FCM_ENDPOINT must be an http(s) URL")
+        auth = _auth(env)
+        try:
+            from .security.ratelimit import parse_rates
+
+            rates = env.get("BLUELIGHT_RATE_LIMITS", DEFAULT_RATE_LIMITS)
+            unknown = set(parse_rates(rates)) - {*ROLES, "anonymous"}
+        except ValueError as exc:
+            raise SettingsError(f"BLUELIGHT_RATE_LIMITS: {exc}") from None
+        if unknown:
+            raise SettingsError(f"BLUELIGHT_RATE_LIMITS: unknown roles {sorted(unknown)}")
+        origins = tuple(o.strip() for o in env.get("BLUELIGHT_CORS_ORIGINS", "").split(",")
+                        if o.strip())
+        for origin in origins:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise SettingsError(f"BLUELIGHT_CORS_ORIGINS: {origin!r} is not an origin")
         return cls(
+            **auth, rate_limits=rates, cors_origins=origins,
+            request_timeout_s=_float(env, "BLUELIGHT_REQUEST_TIMEOUT_S", 30.0, 1.0, 600.0),
+            retention_days=_float(env, "BLUELIGHT_RETENTION_DAYS", 30.0, 1.0, 3650.0),
+            retention_check_s=_float(env, "BLUELIGHT_RETENTION_CHECK_S", 3600.0, 1.0, 86400.0),
             push=push, fcm_project_id=fcm["project_id"], fcm_credentials=fcm["credentials"],
             fcm_endpoint=fcm["endpoint"], fcm_access_token=fcm["access_token"],
             policy_file=_file(env, "BLUELIGHT_POLICY_FILE"),
@@ -123,6 +160,32 @@ def _check_store(url: str) -> None:
         return
     raise SettingsError(
         f"BLUELIGHT_STORE must be sqlite:///path/to/file.db or a mongodb:// URI, got {url!r}")
+
+
+def _auth(env: Mapping[str, str]) -> dict[str, Any]:
+    mode = env.get("BLUELIGHT_AUTH", "embedded")
+    if mode == "embedded":
+        return {"auth": mode}
+    if mode != "oidc":
+        raise SettingsError(f"BLUELIGHT_AUTH must be embedded or oidc, got {mode!r}")
+    found = {k: env.get(f"BLUELIGHT_OIDC_{k.upper()}") or None
+             for k in ("issuer", "audience", "jwks_url")}
+    missing = [f"BLUELIGHT_OIDC_{k.upper()}" for k, v in found.items() if not v]
+    if missing:
+        raise SettingsError(f"BLUELIGHT_AUTH=oidc needs {', '.join(missing)}")
+    if not str(found["jwks_url"]).startswith(("https://", "http://")):
+        raise SettingsError("BLUELIGHT_OIDC_JWKS_URL must be an http(s) URL")
+    pairs = []
+    for part in filter(None, (p.strip() for p in env.get("BLUELIGHT_OIDC_ROLE_MAP", "").split(
+            ","))):
+        claim_value, _, role = part.partition("=")
+        if role not in ROLES:
+            raise SettingsError(f"BLUELIGHT_OIDC_ROLE_MAP: {part!r} must map to one of {ROLES}")
+        pairs.append((claim_value.strip(), role))
+    return {"auth": mode, "oidc_issuer": found["issuer"], "oidc_audience": found["audience"],
+            "oidc_jwks_url": found["jwks_url"],
+            "oidc_role_claim": env.get("BLUELIGHT_OIDC_ROLE_CLAIM", "roles"),
+            "oidc_role_map": tuple(pairs)}
 
 
 def _file(env: Mapping[str, str], name: str) -> Path | None:

@@ -47,14 +47,14 @@ def test_generated_secret_is_kept_private_and_stable(tmp_path: Path) -> None:
     assert stat.S_IMODE(mode) == 0o600
 
 
-def test_cli_token_is_accepted_by_the_server_verifier(
+async def test_cli_token_is_accepted_by_the_server_verifier(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("BLUELIGHT_DATA_DIR", str(tmp_path))
     assert main(["token", "--role", "control_room", "--sub", "op-7", "--ttl", "60"]) == 0
     token = capsys.readouterr().out.strip()
     secret = Settings.from_env().resolve_jwt_secret()
-    principal = TokenVerifier(secret).verify(token)
+    principal = await TokenVerifier(secret).verify(token)
     assert principal.sub == "op-7" and principal.role is Role.CONTROL_ROOM
 
 

@@ -112,6 +112,7 @@ class Report:
     neighbourhood_id: str | None = None
     located_by: str | None = None
     incident_id: str | None = None
+    redacted: str | None = None  # why the text is gone: retention, or the source deleted it
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,20 @@ from .. import keys
 from .auth import principal_of
 from .io import json_response, read_optional_json
 from .routing import OFFICER, Route
-from .serialize import alert_json, incident_json
+from .serialize import alert_json, incident_json, reads_content
 
 
 async def my_alerts(request: web.Request) -> web.Response:
     """Pending alerts sent to the calling officer and not declined by them, with incidents."""
     store = request.app[keys.STORE]
     sub = principal_of(request).sub
-    items = []
+    found = []
     for alert in await store.open_alerts_for(sub):
-        if sub in alert.declines:
-            continue
-        incident = await store.get_incident(alert.incident_id)
-        items.append({**alert_json(alert),
-                      "incident": None if incident is None else incident_json(incident)})
+        if sub not in alert.declines:
+            found.append((alert, await store.get_incident(alert.incident_id)))
+    content = await reads_content(request, request.path, len(found))
+    items = [{**alert_json(a), "incident": None if i is None else incident_json(
+        i, content=content)} for a, i in found]
     return json_response({"items": items, "count": len(items)})
 
 

@@ -11,7 +11,7 @@ from ..services.reports import parse_time
 from .auth import principal_of
 from .io import json_response, query_choice, query_int, read_json, read_optional_json
 from .routing import CONTROL, Route
-from .serialize import alert_json, event_json, incident_json, report_json
+from .serialize import alert_json, event_json, incident_json, reads_content, report_json
 
 
 async def list_incidents(request: web.Request) -> web.Response:
@@ -25,7 +25,9 @@ async def list_incidents(request: web.Request) -> web.Response:
         since=None if since is None else parse_time(since, "since"),
         before_id=request.query.get("cursor"), limit=limit)
     cursor = items[-1].id if len(items) == limit else None
-    return json_response({"items": [incident_json(i) for i in items], "next_cursor": cursor})
+    content = await reads_content(request, request.path_qs, len(items))
+    return json_response({"items": [incident_json(i, content=content) for i in items],
+                          "next_cursor": cursor})
 
 
 async def get_incident(request: web.Request) -> web.Response:
@@ -38,9 +40,11 @@ async def get_incident(request: web.Request) -> web.Response:
     alerts = await store.list_alerts(iid)
     deliveries = await store.list_deliveries([a.id for a in alerts])
     timeline = await store.events_after(0, limit=5000, incident_id=iid)
+    reports = await store.list_reports(iid)
+    content = await reads_content(request, request.path, len(reports))
     return json_response({
-        "incident": incident_json(incident),
-        "reports": [report_json(r) for r in await store.list_reports(iid)],
+        "incident": incident_json(incident, content=content),
+        "reports": [report_json(r, content=content) for r in reports],
         "alerts": [alert_json(a, deliveries) for a in alerts],
         "timeline": [event_json(e) for e in timeline]})
 
@@ -49,17 +53,18 @@ async def list_escalations(request: web.Request) -> web.Response:
     """Escalated incidents nobody in the control room has taken yet, oldest first."""
     now = request.app[keys.CLOCK].now()
     items = await request.app[keys.STORE].escalation_queue()
+    content = await reads_content(request, request.path, len(items))
     return json_response({"items": [
         {"incident_id": i.id, "waiting_s": round((now - (i.escalated_at or now))
                                                  .total_seconds(), 1),
-         "incident": incident_json(i)} for i in items], "count": len(items)})
+         "incident": incident_json(i, content=content)} for i in items], "count": len(items)})
 
 
 async def take_escalation(request: web.Request) -> web.Response:
     """An operator takes an escalated incident; a second taker gets 409."""
     incident = await request.app[keys.ESCALATION].take(request.match_info["incident_id"],
                                                        principal_of(request).sub)
-    return json_response(incident_json(incident))
+    return json_response(incident_json(incident, content=False))
 
 
 async def assign_incident(request: web.Request) -> web.Response:
@@ -67,7 +72,7 @@ async def assign_incident(request: web.Request) -> web.Response:
     body = await read_json(request)
     incident = await request.app[keys.ESCALATION].assign(
         request.match_info["id"], body["officer_id"], principal_of(request).sub)
-    return json_response(incident_json(incident))
+    return json_response(incident_json(incident, content=False))
 
 
 async def resolve_incident(request: web.Request) -> web.Response:
@@ -75,7 +80,7 @@ async def resolve_incident(request: web.Request) -> web.Response:
     body = await read_optional_json(request)
     incident = await request.app[keys.ESCALATION].resolve(
         request.match_info["id"], principal_of(request).sub, body.get("note"))
-    return json_response(incident_json(incident))
+    return json_response(incident_json(incident, content=False))
 
 
 ROUTES = [

@@ -84,12 +84,14 @@ async def locate(request: web.Request) -> web.Response:
     return json_response({"lat": lat, "lon": lon, "neighbourhood": hood})
 
 
+# {id} never matches the fixed words, so /locate and /import answer 405 with an exact Allow.
+ID_PATH = "/v1/neighbourhoods/{id:(?!(?:locate|import)$)[^/]+}"
 ROUTES = [
     # Fixed paths first: aiohttp matches in order, and {id} would swallow them.
     Route("GET", "/v1/neighbourhoods/locate", locate, STAFF),
     Route("POST", "/v1/neighbourhoods/import", import_neighbourhoods, ADMIN),
     Route("GET", "/v1/neighbourhoods", list_neighbourhoods, STAFF),
-    Route("PUT", "/v1/neighbourhoods/{id}", put_neighbourhood, ADMIN),
-    Route("GET", "/v1/neighbourhoods/{id}", get_neighbourhood, STAFF),
-    Route("DELETE", "/v1/neighbourhoods/{id}", delete_neighbourhood, ADMIN),
+    Route("PUT", ID_PATH, put_neighbourhood, ADMIN),
+    Route("GET", ID_PATH, get_neighbourhood, STAFF),
+    Route("DELETE", ID_PATH, delete_neighbourhood, ADMIN),
 ]

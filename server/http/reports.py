@@ -77,7 +77,16 @@ async def post_batch(request: web.Request) -> web.Response:
     return json_response({"counts": counts, "results": results})
 
 
+async def post_deletion(request: web.Request) -> web.Response:
+    """The source deleted a post: remove its text and author (the incident is kept)."""
+    body = await read_json(request)
+    redacted = await request.app[keys.STORE].redact_report(body["source"], body["external_id"])
+    return json_response({"found": redacted is not None,
+                          "id": None if redacted is None else redacted.id})
+
+
 ROUTES = [
+    Route("POST", "/v1/reports/deletions", post_deletion, INGEST),
     Route("POST", "/v1/reports", post_report, INGEST),
     Route("POST", "/v1/reports/batch", post_batch, INGEST),
 ]

@@ -32,5 +32,6 @@ class Route:
 def register(app: web.Application, routes: Iterable[Route], table: RouteRoles) -> None:
     """Add routes to the router and record their roles for the auth middleware."""
     for r in routes:
-        app.router.add_route(r.method, r.path, r.handler)
-        table[(r.method, r.path)] = r.roles
+        route = app.router.add_route(r.method, r.path, r.handler)
+        assert route.resource is not None
+        table[(r.method, route.resource.canonical)] = r.roles

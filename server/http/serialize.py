@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
+from .. import keys
+from ..domain.model import Role
 from ..domain.records import Alert, Delivery, Event, Incident, Report
+from .auth import principal_of
 
 
 def report_json(r: Report, *, content: bool = True) -> dict[str, Any]:
@@ -16,18 +21,22 @@ def report_json(r: Report, *, content: bool = True) -> dict[str, Any]:
         "category": r.triage.category.value, "cues": list(r.triage.cues),
         "posted_at": r.posted_at, "received_at": r.received_at,
         "location": None if r.lat is None else {"lat": r.lat, "lon": r.lon,
-                                                "accuracy_m": r.accuracy_m}}
+                                                "accuracy_m": r.accuracy_m},
+        "redacted": r.redacted}
     if content:
         data.update(text=r.text, author=r.author, url=r.url, lang=r.lang, place=r.place)
     return data
 
 
-def incident_json(i: Incident) -> dict[str, Any]:
-    """An incident with its escalation state."""
+HIDDEN = "[hidden: this role does not see what the public wrote]"
+
+
+def incident_json(i: Incident, *, content: bool = True) -> dict[str, Any]:
+    """An incident with its escalation state; `content=False` hides the summary."""
     return {
         "id": i.id, "status": i.status.value, "priority": i.priority.value,
         "category": i.category.value, "neighbourhood_id": i.neighbourhood_id,
-        "summary": i.summary, "report_count": i.report_count,
+        "summary": i.summary if content else HIDDEN, "report_count": i.report_count,
         "first_seen_at": i.first_seen_at, "last_seen_at": i.last_seen_at,
         "location": None if i.lat is None else {"lat": i.lat, "lon": i.lon},
         "wave": i.wave, "current_alert_id": i.current_alert_id, "next_step_at": i.next_step_at,
@@ -65,3 +74,15 @@ def event_json(e: Event) -> dict[str, Any]:
     """One timeline entry."""
     return {"id": e.id, "kind": e.kind, "at": e.at, "incident_id": e.incident_id,
             "alert_id": e.alert_id, "actor": e.actor, "data": e.data}
+
+
+async def reads_content(request: web.Request, what: str, count: int) -> bool:
+    """True if the caller's role sees what the public wrote; such a read by a person is
+    audited (admins and connectors never see it)."""
+    principal = principal_of(request)
+    if principal.role not in (Role.CONTROL_ROOM, Role.OFFICER):
+        return False
+    if count:
+        await request.app[keys.AUDIT].record(principal, "read_report_content", what,
+                                             request.remote, {"items": count})
+    return True

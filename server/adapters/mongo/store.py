@@ -8,11 +8,12 @@ from pymongo import AsyncMongoClient, uri_parser
 
 from .alerting import AlertingCollections
 from .registry import RegistryCollections
+from .security import SecurityCollections
 
 DEFAULT_DB = "bluelight"
 
 
-class MongoStore(AlertingCollections, RegistryCollections):
+class MongoStore(SecurityCollections, AlertingCollections, RegistryCollections):
     """The Store port on one MongoDB database."""
 
     @classmethod

@@ -101,3 +101,25 @@ MIGRATIONS.append(
     CREATE INDEX events_incident ON events (incident_id, id);
     """
 )
+
+MIGRATIONS.append(
+    # 3: connector keys, and the audit log, which the database itself keeps append-only.
+    """
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        doc TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        doc TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit log is append-only');
+    END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit log is append-only');
+    END;
+    """
+)

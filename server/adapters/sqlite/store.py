@@ -18,6 +18,7 @@ from ...domain.model import (
 )
 from .alerting import AlertingTables
 from .base import SqliteBase
+from .security import SecurityTables
 
 
 def _ts(dt: datetime | None) -> float | None:
@@ -51,7 +52,7 @@ def _officer(row: Any) -> Officer:
                    device_count=row[13])
 
 
-class SqliteStore(AlertingTables, SqliteBase):
+class SqliteStore(SecurityTables, AlertingTables, SqliteBase):
     """The Store port on one SQLite file."""
 
     # Neighbourhoods

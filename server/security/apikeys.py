@@ -1,0 +1,123 @@
+"""API keys for ingest connectors: shown once, stored hashed, listed and revoked by admins.
+
+Each key also has a webhook signing secret. HMAC needs the secret itself on the server, so
+it is stored encrypted (Fernet) under a key derived from the server secret: a copy of the
+database alone signs nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from cryptography.fernet import Fernet
+
+from ..auth import Unauthorized
+from ..domain.errors import NotFound
+from ..domain.model import Principal, Role
+
+PREFIX = "blk"
+CACHE_S = 5.0  # a revoked key stops working on every instance within this long
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A connector's credentials, as stored (no plaintext)."""
+
+    id: str
+    name: str
+    key_hash: str
+    signing_secret_enc: str
+    created_at: datetime
+    created_by: str
+    role: str = Role.INGEST.value
+    revoked_at: datetime | None = None
+
+
+class ApiKeyStore(Protocol):
+    """The part of the store that keeps API keys."""
+
+    async def put_api_key(self, key: ApiKey) -> None:
+        """Insert or replace a key."""
+        ...
+
+    async def get_api_key(self, kid: str) -> ApiKey | None:
+        """One key."""
+        ...
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        """All keys, oldest first."""
+        ...
+
+
+def _hash(plaintext: str) -> str:
+    # Keys carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+class ApiKeys:
+    """Creates, checks and revokes connector keys."""
+
+    def __init__(self, store: ApiKeyStore, server_secret: str) -> None:
+        self._store = store
+        digest = hashlib.sha256(b"bluelight-signing:" + server_secret.encode()).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+
+    async def create(self, name: str, actor: str, now: datetime) -> tuple[ApiKey, str, str]:
+        """A new key: (record, the key to send as X-API-Key, the webhook signing secret)."""
+        kid = secrets.token_hex(6)
+        plaintext = f"{PREFIX}_{kid}_{secrets.token_urlsafe(32)}"
+        signing = secrets.token_urlsafe(32)
+        record = ApiKey(id=kid, name=name, key_hash=_hash(plaintext),
+                        signing_secret_enc=self._fernet.encrypt(signing.encode()).decode(),
+                        created_at=now, created_by=actor)
+        await self._store.put_api_key(record)
+        return record, plaintext, signing
+
+    async def revoke(self, kid: str, now: datetime) -> ApiKey:
+        """Revoke a key for good."""
+        record = await self._store.get_api_key(kid)
+        if record is None:
+            raise NotFound("api_key", kid)
+        if record.revoked_at is None:
+            record = replace(record, revoked_at=now)
+            await self._store.put_api_key(record)
+        self._cache.pop(kid, None)
+        return record
+
+    async def list_all(self) -> list[ApiKey]:
+        """Every key, revoked ones included."""
+        return await self._store.list_api_keys()
+
+    async def _active(self, kid: str) -> ApiKey:
+        cached = self._cache.get(kid)
+        if cached is None or time.monotonic() - cached[0] > CACHE_S:
+            cached = (time.monotonic(), await self._store.get_api_key(kid))
+            self._cache[kid] = cached
+        record = cached[1]
+        if record is None or record.revoked_at is not None:
+            raise Unauthorized("the API key is unknown or revoked")
+        return record
+
+    async def verify(self, plaintext: str) -> Principal:
+        """The principal of a valid X-API-Key."""
+        parts = plaintext.split("_", 2)
+        if len(parts) != 3 or parts[0] != PREFIX:
+            raise Unauthorized("the API key is malformed")
+        record = await self._active(parts[1])
+        if not hmac.compare_digest(record.key_hash, _hash(plaintext)):
+            raise Unauthorized("the API key is unknown or revoked")
+        return Principal(sub=f"apikey:{record.id}", role=Role(record.role))
+
+    async def signing_secret(self, kid: str) -> tuple[Principal, str]:
+        """The principal and webhook signing secret of an active key."""
+        record = await self._active(kid)
+        secret = self._fernet.decrypt(record.signing_secret_enc.encode()).decode()
+        return Principal(sub=f"apikey:{record.id}", role=Role(record.role)), secret
