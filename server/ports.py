@@ -146,10 +146,11 @@ class Store(SecurityStore, Protocol):
     # The alert loop
     async def ingest_report(self, report: Report, window_start: datetime,
                             plan: Callable[[list[Incident]], IngestPlan],
+                            categories: Sequence[str] | None = None,
                             ) -> tuple[Report, Incident | None, IngestPlan | None]:
         """Store a report once and group it atomically; a repeat returns the stored one and
         no plan. `plan` gets open incidents of the report's neighbourhood seen since
-        `window_start`."""
+        `window_start` (of these categories, when given)."""
         ...
 
     async def orphan_reports(self, received_before: datetime) -> list[Report]:
@@ -157,7 +158,8 @@ class Store(SecurityStore, Protocol):
         ...
 
     async def attach_report(self, report: Report, window_start: datetime,
-                            plan: Callable[[list[Incident]], IngestPlan]) -> IngestPlan:
+                            plan: Callable[[list[Incident]], IngestPlan],
+                            categories: Sequence[str] | None = None) -> IngestPlan:
         """Group a stored report that has no incident yet."""
         ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .geogrid import OUTSIDE, UNRESOLVED, Grid
 from .geojson import area_m2
 from .model import Overlap
 
@@ -31,6 +33,7 @@ class GeofenceIndex:
         inside = shapely.point_on_surface(self._geoms) if len(entries) else []
         self._inside = {nid: (float(p.y), float(p.x)) for nid, p in zip(self.ids, inside,
                                                                          strict=True)}
+        self._grid = Grid(self._geoms, self._areas, self._tree)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -42,13 +45,18 @@ class GeofenceIndex:
 
     def locate(self, lat: float, lon: float) -> str | None:
         """The id of the smallest neighbourhood containing (lat, lon), or None."""
-        candidates = self._tree.query(shapely.Point(lon, lat))
-        best: str | None = None
-        best_area = float("inf")
-        for i in candidates:
-            if self._areas[i] < best_area and shapely.intersects_xy(self._geoms[i], lon, lat):
-                best, best_area = self.ids[i], self._areas[i]
-        return best
+        cell = self._grid.cell(lat, lon)
+        if cell == OUTSIDE:
+            return None
+        found = int(self._grid.answer[cell])
+        if found >= 0:
+            return self.ids[found]
+        if found == OUTSIDE:
+            return None
+        for i in self._grid.candidates[cell]:  # smallest area first
+            if shapely.intersects_xy(self._geoms[i], lon, lat):
+                return self.ids[int(i)]
+        return None
 
     def locate_many(self, lats: Sequence[float], lons: Sequence[float]) -> list[str | None]:
         """Vectorised locate: one id (or None) per point, smallest containing area first."""
@@ -56,17 +64,30 @@ class GeofenceIndex:
         result: list[str | None] = [None] * n
         if n == 0 or not self.ids:
             return result
-        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        pt_idx, poly_idx = self._tree.query(points, predicate="intersects")
-        if len(pt_idx) == 0:
+        lat_a, lon_a = np.asarray(lats, dtype=float), np.asarray(lons, dtype=float)
+        cells = self._grid.cells(lat_a, lon_a)
+        answers = np.where(cells >= 0, self._grid.answer[np.maximum(cells, 0)], OUTSIDE)
+        for p in np.flatnonzero(answers >= 0):
+            result[int(p)] = self.ids[int(answers[p])]
+        todo = np.flatnonzero(answers == UNRESOLVED)
+        if len(todo) == 0:
             return result
-        # Sort hits by point, then area, and keep the first hit of each point.
-        order = np.lexsort((self._areas[poly_idx], pt_idx))
-        pt_sorted, poly_sorted = pt_idx[order], poly_idx[order]
-        first = np.ones(len(pt_sorted), dtype=bool)
-        first[1:] = pt_sorted[1:] != pt_sorted[:-1]
-        for p, g in zip(pt_sorted[first], poly_sorted[first], strict=True):
-            result[int(p)] = self.ids[int(g)]
+        # Each unresolved point against its cell's candidates, tested polygon by polygon
+        # (one vectorised call per polygon on its prepared geometry).
+        lists = [self._grid.candidates[int(c)] for c in cells[todo]]
+        pt = np.repeat(todo, [len(x) for x in lists])
+        poly = np.concatenate(lists)
+        hit = np.zeros(len(pt), dtype=bool)
+        order = np.argsort(poly, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, poly[order][1:] != poly[order][:-1], True])
+        for s, e in itertools.pairwise(bounds):
+            sel = order[s:e]
+            hit[sel] = shapely.intersects_xy(self._geoms[poly[sel[0]]], lon_a[pt[sel]],
+                                             lat_a[pt[sel]])
+        # Candidates are listed smallest area first: the first hit of each point wins.
+        for p, g in zip(pt[hit], poly[hit], strict=True):
+            if result[int(p)] is None:
+                result[int(p)] = self.ids[int(g)]
         return result
 
     def overlaps(self, among: set[str] | None = None) -> list[Overlap]:

@@ -35,8 +35,10 @@ class _Collector:
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
         self.vertices = 0
+        self.count = 0  # every error, including those past the cap
 
     def add(self, field: str, message: str) -> None:
+        self.count += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(FieldError(field, message))
 
@@ -66,10 +68,10 @@ def _check_ring(ring: Any, path: str, out: _Collector) -> None:
         out.add(path, f"a linear ring needs at least 4 positions, got {len(ring)}")
         return
     out.vertices += len(ring)
-    before = len(out.errors)
+    before = out.count
     for i, pos in enumerate(ring):
         _check_position(pos, f"{path}[{i}]", out)
-    if len(out.errors) == before and ring[0][:2] != ring[-1][:2]:
+    if out.count == before and ring[0][:2] != ring[-1][:2]:
         out.add(path, "a linear ring must be closed (first and last positions equal)")
 
 

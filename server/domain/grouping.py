@@ -30,6 +30,11 @@ def compatible(a: Category, b: Category) -> bool:
     return a == b or any(a in f and b in f for f in _FAMILIES)
 
 
+def compatible_with(category: Category) -> list[str]:
+    """Every category a post of this category may share an incident with."""
+    return [c.value for c in Category if compatible(category, c)]
+
+
 def choose_incident(report: Report, candidates: Sequence[Incident],
                     rules: GroupingRules) -> Incident | None:
     """The open incident this report belongs to (nearest, then most recent), or None."""

@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.errors import FieldError, ValidationFailed
-from ..domain.grouping import GroupingRules, absorb, choose_incident, open_incident
+from ..domain.grouping import (
+    GroupingRules,
+    absorb,
+    choose_incident,
+    compatible_with,
+    open_incident,
+)
 from ..domain.records import Event, Incident, Report, Triage, new_id
 from ..domain.transitions import IngestPlan
 from ..domain.triage import TriageRules, triage
@@ -113,7 +119,8 @@ class ReportService:
         orphans = await self._store.orphan_reports(now - ORPHAN_AFTER)
         for report in orphans:
             plan = await self._store.attach_report(
-                report, report.posted_at - self._grouping.window, self._plan(report, now))
+                report, report.posted_at - self._grouping.window, self._plan(report, now),
+                compatible_with(report.triage.category))
             log.warning("grouped orphan report %s into %s", report.id, plan.incident.id)
             await self._started(plan)
         return len(orphans)
@@ -131,7 +138,8 @@ class ReportService:
         now = self._clock.now()
         report = self.build(body, now)
         stored, incident, plan = await self._store.ingest_report(
-            report, report.posted_at - self._grouping.window, self._plan(report, now))
+            report, report.posted_at - self._grouping.window, self._plan(report, now),
+            compatible_with(report.triage.category))
         if plan is None:
             return Ingested(stored, incident, False)
         await self._started(plan)

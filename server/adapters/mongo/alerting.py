@@ -46,6 +46,7 @@ class AlertingCollections(MongoBase):
 
     async def ingest_report(self, report: Report, window_start: datetime,
                             plan: Callable[[list[Incident]], IngestPlan],
+                            categories: Sequence[str] | None = None,
                             ) -> tuple[Report, Incident | None, IngestPlan | None]:
         """Insert the report once, then group it (see the module docstring for the order)."""
         existing = await self._existing(report)
@@ -57,7 +58,7 @@ class AlertingCollections(MongoBase):
             again = await self._existing(report)
             assert again is not None
             return again
-        decided = await self.attach_report(report, window_start, plan)
+        decided = await self.attach_report(report, window_start, plan, categories)
         return replace(report, incident_id=decided.incident.id), decided.incident, decided
 
     async def _existing(self, report: Report) -> tuple[Report, Incident | None, None] | None:
@@ -71,13 +72,16 @@ class AlertingCollections(MongoBase):
         return stored, incident, None
 
     async def attach_report(self, report: Report, window_start: datetime,
-                            plan: Callable[[list[Incident]], IngestPlan]) -> IngestPlan:
+                            plan: Callable[[list[Incident]], IngestPlan],
+                            categories: Sequence[str] | None = None) -> IngestPlan:
         """Group a stored report: write its incident under the version guard, retrying."""
+        query: dict[str, Any] = {"neighbourhood_id": report.neighbourhood_id,
+                                 "status": {"$ne": IncidentStatus.RESOLVED.value},
+                                 "last_seen_at": {"$gte": window_start.timestamp()}}
+        if categories is not None:
+            query["category"] = {"$in": list(categories)}
         for _ in range(MAX_GROUP_ATTEMPTS):
-            docs = await self.col("incidents").find({
-                "neighbourhood_id": report.neighbourhood_id,
-                "status": {"$ne": IncidentStatus.RESOLVED.value},
-                "last_seen_at": {"$gte": window_start.timestamp()}}).sort(
+            docs = await self.col("incidents").find(query).sort(
                     "last_seen_at", -1).limit(200).to_list(None)
             decided = plan([from_doc(Incident, d) for d in docs])
             if decided.created:

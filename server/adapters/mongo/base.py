@@ -17,7 +17,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "reports": [([("source", ASCENDING), ("external_id", ASCENDING)], {"unique": True}),
                 ([("incident_id", ASCENDING), ("received_at", ASCENDING)], {})],
-    "incidents": [([("neighbourhood_id", ASCENDING), ("status", ASCENDING),
+    "incidents": [([("neighbourhood_id", ASCENDING), ("category", ASCENDING), ("status", ASCENDING),
                     ("last_seen_at", DESCENDING)], {}),
                   ([("next_step_at", ASCENDING)], {}),
                   ([("status", ASCENDING), ("escalated_at", ASCENDING)], {}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -15,8 +16,10 @@ from .base import SqliteBase
 
 _INCIDENT_UPSERT = (
     "INSERT INTO incidents (id, status, priority, neighbourhood_id, last_seen_at, next_step_at,"
-    " step_seq, version, escalated_at, taken_by, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " step_seq, version, escalated_at, taken_by, doc, category)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET status=excluded.status, priority=excluded.priority,"
+    " category=excluded.category,"
     " last_seen_at=excluded.last_seen_at, next_step_at=excluded.next_step_at,"
     " step_seq=excluded.step_seq, version=excluded.version, escalated_at=excluded.escalated_at,"
     " taken_by=excluded.taken_by, doc=excluded.doc"
@@ -27,59 +30,65 @@ def _incident_row(i: Incident) -> tuple[Any, ...]:
     doc = to_doc(i)
     return (i.id, i.status.value, i.priority.value, i.neighbourhood_id, doc["last_seen_at"],
             doc["next_step_at"], i.step_seq, i.version, doc["escalated_at"], i.taken_by,
-            json.dumps(doc))
+            json.dumps(doc), i.category.value)
+
+
+def _insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+    conn.executemany("INSERT INTO events (incident_id, doc) VALUES (?, ?)",
+                     [(e.incident_id, json.dumps(to_doc(e))) for e in events])
+
+
+def _group(conn: sqlite3.Connection, report: Report, window_start: datetime,
+           plan: Callable[[list[Incident]], IngestPlan],
+           categories: Sequence[str] | None) -> IngestPlan:
+    """Inside a transaction: pick or open the report's incident and write it."""
+    sql = ("SELECT doc FROM incidents WHERE neighbourhood_id IS ? AND status != ?"
+           " AND last_seen_at >= ?")
+    params: list[Any] = [report.neighbourhood_id, IncidentStatus.RESOLVED.value,
+                         window_start.timestamp()]
+    if categories is not None:
+        sql += f" AND category IN ({','.join('?' * len(categories))})"
+        params += list(categories)
+    rows = conn.execute(sql + " ORDER BY last_seen_at DESC LIMIT 200", params).fetchall()
+    decided = plan([from_doc(Incident, json.loads(r[0])) for r in rows])
+    if not decided.created:  # a join is a change: bump the version like a transition
+        decided = replace(decided, incident=replace(
+            decided.incident, version=decided.incident.version + 1))
+    # Only this transaction writes now, so the version guard always holds here.
+    conn.execute(_INCIDENT_UPSERT, _incident_row(decided.incident))
+    _insert_events(conn, decided.events)
+    return decided
 
 
 class AlertingTables(SqliteBase):
     """Reports, incidents (versioned), alerts, deliveries and the event log."""
 
-    async def _add_events(self, db: Any, events: Sequence[Event]) -> None:
-        for e in events:
-            await db.execute("INSERT INTO events (incident_id, doc) VALUES (?, ?)",
-                             (e.incident_id, json.dumps(to_doc(e))))
-
     async def ingest_report(self, report: Report, window_start: datetime,
                             plan: Callable[[list[Incident]], IngestPlan],
+                            categories: Sequence[str] | None = None,
                             ) -> tuple[Report, Incident | None, IngestPlan | None]:
-        """Store a report once and group it, in one transaction. A repeat of (source,
-        external_id) returns the stored report and its incident, and no plan."""
-        async with self._tx() as db:
-            cur = await db.execute("SELECT doc FROM reports WHERE source = ? AND external_id = ?",
-                                   (report.source, report.external_id))
-            row = await cur.fetchone()
+        """Store a report once and group it, in one transaction and one worker hop (the hot
+        path). A repeat of (source, external_id) returns the stored report and its incident,
+        and no plan."""
+        def work(conn: sqlite3.Connection) -> tuple[Report, Incident | None, IngestPlan | None]:
+            row = conn.execute("SELECT doc FROM reports WHERE source = ? AND external_id = ?",
+                               (report.source, report.external_id)).fetchone()
             if row is not None:
                 stored = from_doc(Report, json.loads(row[0]))
-                cur = await db.execute("SELECT doc FROM incidents WHERE id = ?",
-                                       (stored.incident_id,))
-                inc = await cur.fetchone()
+                inc = conn.execute("SELECT doc FROM incidents WHERE id = ?",
+                                   (stored.incident_id,)).fetchone()
                 incident = None if inc is None else from_doc(Incident, json.loads(inc[0]))
                 return stored, incident, None
-            decided = await self._group(db, report, window_start, plan)
+            decided = _group(conn, report, window_start, plan, categories)
             stored = replace(report, incident_id=decided.incident.id)
             doc = to_doc(stored)
-            await db.execute(
+            conn.execute(
                 "INSERT INTO reports (id, source, external_id, incident_id, received_at, doc)"
                 " VALUES (?, ?, ?, ?, ?, ?)", (stored.id, stored.source, stored.external_id,
                                               stored.incident_id, doc["received_at"],
                                               json.dumps(doc)))
-        return stored, decided.incident, decided
-
-    async def _group(self, db: Any, report: Report, window_start: datetime,
-                     plan: Callable[[list[Incident]], IngestPlan]) -> IngestPlan:
-        """Inside a transaction: pick or open the report's incident and write it."""
-        cur = await db.execute(
-            "SELECT doc FROM incidents WHERE neighbourhood_id IS ? AND status != ?"
-            " AND last_seen_at >= ? ORDER BY last_seen_at DESC LIMIT 200",
-            (report.neighbourhood_id, IncidentStatus.RESOLVED.value, window_start.timestamp()))
-        candidates = [from_doc(Incident, json.loads(r[0])) for r in await cur.fetchall()]
-        decided = plan(candidates)
-        if not decided.created:  # a join is a change: bump the version like a transition
-            decided = replace(decided, incident=replace(
-                decided.incident, version=decided.incident.version + 1))
-        # Only this transaction writes now, so the version guard always holds here.
-        await db.execute(_INCIDENT_UPSERT, _incident_row(decided.incident))
-        await self._add_events(db, decided.events)
-        return decided
+            return stored, decided.incident, decided
+        return await self._unit(work)
 
     async def orphan_reports(self, received_before: datetime) -> list[Report]:
         """Reports stored without an incident (cannot happen here: one transaction does both)."""
@@ -89,34 +98,38 @@ class AlertingTables(SqliteBase):
         return [from_doc(Report, json.loads(r[0])) for r in rows]
 
     async def attach_report(self, report: Report, window_start: datetime,
-                            plan: Callable[[list[Incident]], IngestPlan]) -> IngestPlan:
+                            plan: Callable[[list[Incident]], IngestPlan],
+                            categories: Sequence[str] | None = None) -> IngestPlan:
         """Group a stored report that has no incident yet."""
-        async with self._tx() as db:
-            decided = await self._group(db, report, window_start, plan)
+        def work(conn: sqlite3.Connection) -> IngestPlan:
+            decided = _group(conn, report, window_start, plan, categories)
             stored = replace(report, incident_id=decided.incident.id)
-            await db.execute("UPDATE reports SET incident_id = ?, doc = ? WHERE id = ?",
-                             (stored.incident_id, json.dumps(to_doc(stored)), stored.id))
-        return decided
+            conn.execute("UPDATE reports SET incident_id = ?, doc = ? WHERE id = ?",
+                         (stored.incident_id, json.dumps(to_doc(stored)), stored.id))
+            return decided
+        return await self._unit(work)
 
     async def commit_transition(self, t: Transition) -> bool:
         """Apply if the incident's stored version equals t.incident.version; bump it."""
         new = replace(t.incident, version=t.incident.version + 1)
-        async with self._tx() as db:
-            cur = await db.execute("SELECT version FROM incidents WHERE id = ?", (new.id,))
-            row = await cur.fetchone()
+
+        def work(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT version FROM incidents WHERE id = ?",
+                               (new.id,)).fetchone()
             if row is None or row[0] != t.incident.version:
                 return False
-            await db.execute(_INCIDENT_UPSERT, _incident_row(new))
+            conn.execute(_INCIDENT_UPSERT, _incident_row(new))
             for a in t.alerts:
-                cur = await db.execute(
+                conn.execute(
                     "INSERT INTO alerts (id, incident_id, status, doc) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (id) DO UPDATE SET status=excluded.status, doc=excluded.doc",
                     (a.id, a.incident_id, a.status.value, json.dumps(to_doc(a))))
-                await db.executemany(
+                conn.executemany(
                     "INSERT OR IGNORE INTO alert_recipients (officer_id, alert_id) VALUES (?, ?)",
                     [(o, a.id) for o in a.recipients])
-            await self._add_events(db, t.events)
-        return True
+            _insert_events(conn, t.events)
+            return True
+        return await self._unit(work)
 
     async def get_report(self, rid: str) -> Report | None:
         """One report."""
@@ -193,11 +206,10 @@ class AlertingTables(SqliteBase):
 
     async def put_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         """Insert or replace delivery records."""
-        async with self._tx() as db:
-            await db.executemany(
-                "INSERT INTO deliveries (id, alert_id, doc) VALUES (?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET doc=excluded.doc",
-                [(d.id, d.alert_id, json.dumps(to_doc(d))) for d in deliveries])
+        rows = [(d.id, d.alert_id, json.dumps(to_doc(d))) for d in deliveries]
+        await self._unit(lambda conn: conn.executemany(
+            "INSERT INTO deliveries (id, alert_id, doc) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET doc=excluded.doc", rows))
 
     async def list_deliveries(self, alert_ids: Sequence[str]) -> list[Delivery]:
         """Deliveries of these alerts, oldest first."""
@@ -210,8 +222,7 @@ class AlertingTables(SqliteBase):
 
     async def add_events(self, events: Sequence[Event]) -> None:
         """Append events outside a transition (e.g. push outcomes)."""
-        async with self._tx() as db:
-            await self._add_events(db, events)
+        await self._unit(lambda conn: _insert_events(conn, events))
 
     async def events_after(self, after_id: int, *, limit: int = 500,
                            incident_id: str | None = None) -> list[Event]:

@@ -123,3 +123,13 @@ MIGRATIONS.append(
     END;
     """
 )
+
+MIGRATIONS.append(
+    # 4: grouping reads only incidents of compatible categories.
+    """
+    ALTER TABLE incidents ADD COLUMN category TEXT;
+    UPDATE incidents SET category = json_extract(doc, '$.category');
+    CREATE INDEX incidents_group_category
+        ON incidents (neighbourhood_id, category, status, last_seen_at);
+    """
+)

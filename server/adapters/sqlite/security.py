@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import replace
 from datetime import datetime
-
-import aiosqlite
 
 from ...domain.records import Incident, Report
 from ...security.apikeys import ApiKey
@@ -16,14 +15,22 @@ from ..codec import from_doc, to_doc
 from .base import SqliteBase
 
 
+def _rewrite(db: sqlite3.Connection, inc: Incident) -> None:
+    # A content change is a change: bump the version so no stale transition overwrites it.
+    bumped = replace(inc, version=inc.version + 1)
+    db.execute("UPDATE incidents SET doc = ?, version = ? WHERE id = ?",
+               (json.dumps(to_doc(bumped)), bumped.version, inc.id))
+
+
 class SecurityTables(SqliteBase):
     """Connector keys, the hash-chained audit log, and redaction of report content."""
 
     async def put_api_key(self, key: ApiKey) -> None:
         """Insert or replace a key."""
-        async with self._tx() as db:
-            await db.execute("INSERT INTO api_keys (id, doc) VALUES (?, ?) ON CONFLICT (id)"
-                             " DO UPDATE SET doc=excluded.doc", (key.id, json.dumps(to_doc(key))))
+        doc = json.dumps(to_doc(key))
+        await self._unit(lambda db: db.execute(
+            "INSERT INTO api_keys (id, doc) VALUES (?, ?) ON CONFLICT (id)"
+            " DO UPDATE SET doc=excluded.doc", (key.id, doc)))
 
     async def get_api_key(self, kid: str) -> ApiKey | None:
         """One key."""
@@ -38,14 +45,14 @@ class SecurityTables(SqliteBase):
 
     async def append_audit(self, entry: AuditEntry) -> AuditEntry:
         """Seal the entry after the last one and append it, in one transaction."""
-        async with self._tx() as db:
-            cur = await db.execute("SELECT doc FROM audit ORDER BY seq DESC LIMIT 1")
-            row = await cur.fetchone()
+        def work(conn: sqlite3.Connection) -> AuditEntry:
+            row = conn.execute("SELECT doc FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             sealed = seal(entry, None if row is None else from_doc(AuditEntry,
                                                                    json.loads(row[0])))
-            await db.execute("INSERT INTO audit (seq, doc) VALUES (?, ?)",
-                             (sealed.seq, json.dumps(to_doc(sealed))))
-        return sealed
+            conn.execute("INSERT INTO audit (seq, doc) VALUES (?, ?)",
+                         (sealed.seq, json.dumps(to_doc(sealed))))
+            return sealed
+        return await self._unit(work)
 
     async def list_audit(self, after_seq: int = 0, limit: int = 500) -> list[AuditEntry]:
         """Audit entries in order."""
@@ -57,46 +64,37 @@ class SecurityTables(SqliteBase):
         """Remove text and author of reports older than the cutoff, and the summaries of
         incidents last seen before it. Returns how many reports were purged."""
         cutoff = received_before.timestamp()
-        async with self._tx() as db:
-            cur = await db.execute(
-                "SELECT doc FROM reports WHERE received_at < ? AND"
-                " json_extract(doc, '$.redacted') IS NULL LIMIT ?", (cutoff, limit))
-            reports = [from_doc(Report, json.loads(r[0])) for r in await cur.fetchall()]
-            for r in reports:
-                await db.execute("UPDATE reports SET doc = ? WHERE id = ?",
-                                 (json.dumps(to_doc(redact(r, "retention"))), r.id))
-            cur = await db.execute(
-                "SELECT doc FROM incidents WHERE last_seen_at < ? AND"
-                " json_extract(doc, '$.summary') NOT IN (?, ?) LIMIT ?",
-                (cutoff, PURGED, DELETED, limit))
-            for row in await cur.fetchall():
-                await self._rewrite(db, redact_summary(from_doc(Incident, json.loads(row[0])),
-                                                       PURGED))
-        return len(reports)
 
-    async def _rewrite(self, db: aiosqlite.Connection, inc: Incident) -> None:
-        # A content change is a change: bump the version so no stale transition overwrites it.
-        bumped = replace(inc, version=inc.version + 1)
-        await db.execute("UPDATE incidents SET doc = ?, version = ? WHERE id = ?",
-                         (json.dumps(to_doc(bumped)), bumped.version, inc.id))
+        def work(db: sqlite3.Connection) -> int:
+            rows = db.execute("SELECT doc FROM reports WHERE received_at < ? AND"
+                              " json_extract(doc, '$.redacted') IS NULL LIMIT ?",
+                              (cutoff, limit)).fetchall()
+            for r in (from_doc(Report, json.loads(row[0])) for row in rows):
+                db.execute("UPDATE reports SET doc = ? WHERE id = ?",
+                           (json.dumps(to_doc(redact(r, "retention"))), r.id))
+            for row in db.execute("SELECT doc FROM incidents WHERE last_seen_at < ? AND"
+                                  " json_extract(doc, '$.summary') NOT IN (?, ?) LIMIT ?",
+                                  (cutoff, PURGED, DELETED, limit)).fetchall():
+                _rewrite(db, redact_summary(from_doc(Incident, json.loads(row[0])), PURGED))
+            return len(rows)
+        return await self._unit(work)
 
     async def redact_report(self, source: str, external_id: str) -> Report | None:
         """Remove one post's content because its source deleted it; None if unknown."""
-        async with self._tx() as db:
-            cur = await db.execute("SELECT doc FROM reports WHERE source = ? AND"
-                                   " external_id = ?", (source, external_id))
-            row = await cur.fetchone()
+        def work(db: sqlite3.Connection) -> Report | None:
+            row = db.execute("SELECT doc FROM reports WHERE source = ? AND external_id = ?",
+                             (source, external_id)).fetchone()
             if row is None:
                 return None
             report = from_doc(Report, json.loads(row[0]))
             redacted = redact(report, "deleted_at_source")
-            await db.execute("UPDATE reports SET doc = ? WHERE id = ?",
-                             (json.dumps(to_doc(redacted)), report.id))
-            cur = await db.execute("SELECT doc FROM incidents WHERE id = ?",
-                                   (report.incident_id,))
-            inc_row = await cur.fetchone()
+            db.execute("UPDATE reports SET doc = ? WHERE id = ?",
+                       (json.dumps(to_doc(redacted)), report.id))
+            inc_row = db.execute("SELECT doc FROM incidents WHERE id = ?",
+                                 (report.incident_id,)).fetchone()
             if inc_row is not None and report.text:
                 inc = from_doc(Incident, json.loads(inc_row[0]))
                 if report.text.startswith(inc.summary) or inc.summary.startswith(report.text):
-                    await self._rewrite(db, redact_summary(inc, DELETED))
-        return redacted
+                    _rewrite(db, redact_summary(inc, DELETED))
+            return redacted
+        return await self._unit(work)

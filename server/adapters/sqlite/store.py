@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -59,25 +60,24 @@ class SqliteStore(SecurityTables, AlertingTables, SqliteBase):
 
     async def put_neighbourhoods(self, items: Sequence[Neighbourhood]) -> list[bool]:
         """Upsert all items in one transaction and bump the change counter."""
-        created: list[bool] = []
-        async with self._tx() as db:
+        def work(db: sqlite3.Connection) -> list[bool]:
+            created: list[bool] = []
             for n in items:
-                cur = await db.execute("SELECT 1 FROM neighbourhoods WHERE id = ?", (n.id,))
-                exists = await cur.fetchone() is not None
+                exists = db.execute("SELECT 1 FROM neighbourhoods WHERE id = ?",
+                                    (n.id,)).fetchone() is not None
                 now = _ts(n.updated_at)
-                await db.execute(
+                db.execute(
                     "INSERT INTO neighbourhoods (id, name, places, geometry, area_m2, created_at,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                     " name=excluded.name, places=excluded.places, geometry=excluded.geometry,"
                     " area_m2=excluded.area_m2, updated_at=excluded.updated_at",
                     (n.id, n.name, json.dumps(list(n.places)), json.dumps(n.geometry),
-                     n.area_m2, now, now),
-                )
+                     n.area_m2, now, now))
                 created.append(not exists)
             if items:
-                await db.execute(
-                    "UPDATE counters SET value = value + 1 WHERE name = 'neighbourhoods'")
-        return created
+                db.execute("UPDATE counters SET value = value + 1 WHERE name = 'neighbourhoods'")
+            return created
+        return await self._unit(work)
 
     def _neighbourhood(self, row: Any, with_geometry: bool = True) -> Neighbourhood:
         return Neighbourhood(
@@ -103,13 +103,12 @@ class SqliteStore(SecurityTables, AlertingTables, SqliteBase):
 
     async def delete_neighbourhood(self, nid: str) -> bool:
         """Delete one neighbourhood and bump the change counter."""
-        async with self._tx() as db:
-            cur = await db.execute("DELETE FROM neighbourhoods WHERE id = ?", (nid,))
-            deleted = cur.rowcount > 0
+        def work(db: sqlite3.Connection) -> bool:
+            deleted = db.execute("DELETE FROM neighbourhoods WHERE id = ?", (nid,)).rowcount > 0
             if deleted:
-                await db.execute(
-                    "UPDATE counters SET value = value + 1 WHERE name = 'neighbourhoods'")
-        return deleted
+                db.execute("UPDATE counters SET value = value + 1 WHERE name = 'neighbourhoods'")
+            return deleted
+        return await self._unit(work)
 
     async def neighbourhoods_version(self) -> int:
         """The neighbourhood change counter."""
@@ -120,21 +119,20 @@ class SqliteStore(SecurityTables, AlertingTables, SqliteBase):
 
     async def put_officer(self, profile: OfficerProfile, now: datetime) -> tuple[Officer, bool]:
         """Upsert the profile columns only, so duty and location survive an edit."""
-        async with self._tx() as db:
-            cur = await db.execute("SELECT 1 FROM officers WHERE id = ?", (profile.id,))
-            created = await cur.fetchone() is None
-            await db.execute(
+        def work(db: sqlite3.Connection) -> tuple[Officer, bool]:
+            created = db.execute("SELECT 1 FROM officers WHERE id = ?",
+                                 (profile.id,)).fetchone() is None
+            db.execute(
                 "INSERT INTO officers (id, name, callsign, rank, neighbourhood_ids, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                 " name=excluded.name, callsign=excluded.callsign, rank=excluded.rank,"
                 " neighbourhood_ids=excluded.neighbourhood_ids, updated_at=excluded.updated_at",
                 (profile.id, profile.name, profile.callsign, profile.rank.value,
-                 json.dumps(list(profile.neighbourhood_ids)), _ts(now), _ts(now)),
-            )
-            cur = await db.execute(
-                f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?", (profile.id,))
-            row = await cur.fetchone()
-        return _officer(row), created
+                 json.dumps(list(profile.neighbourhood_ids)), _ts(now), _ts(now)))
+            row = db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
+                             (profile.id,)).fetchone()
+            return _officer(row), created
+        return await self._unit(work)
 
     async def get_officer(self, oid: str) -> Officer | None:
         """One officer, or None."""
@@ -149,50 +147,47 @@ class SqliteStore(SecurityTables, AlertingTables, SqliteBase):
 
     async def set_duty(self, oid: str, on_duty: bool, now: datetime) -> Officer | None:
         """Set duty state; the change time moves only when the state changes."""
-        async with self._tx() as db:
-            await db.execute(
-                "UPDATE officers SET duty_changed_at = ?, on_duty = ?"
-                " WHERE id = ? AND on_duty != ?", (_ts(now), int(on_duty), oid, int(on_duty)))
-            cur = await db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
-                                   (oid,))
-            row = await cur.fetchone()
-        return None if row is None else _officer(row)
+        def work(db: sqlite3.Connection) -> Officer | None:
+            db.execute("UPDATE officers SET duty_changed_at = ?, on_duty = ?"
+                       " WHERE id = ? AND on_duty != ?",
+                       (_ts(now), int(on_duty), oid, int(on_duty)))
+            row = db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
+                             (oid,)).fetchone()
+            return None if row is None else _officer(row)
+        return await self._unit(work)
 
     async def update_location(self, oid: str, fix: LocationFix) -> tuple[Officer | None, bool]:
         """Conditional update: only a fix newer than the stored one is applied."""
-        async with self._tx() as db:
-            cur = await db.execute(
+        def work(db: sqlite3.Connection) -> tuple[Officer | None, bool]:
+            applied = db.execute(
                 "UPDATE officers SET lat = ?, lon = ?, accuracy_m = ?, location_at = ?"
                 " WHERE id = ? AND (location_at IS NULL OR location_at < ?)",
                 (fix.lat, fix.lon, fix.accuracy_m, _ts(fix.recorded_at), oid,
-                 _ts(fix.recorded_at)))
-            applied = cur.rowcount > 0
-            cur = await db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
-                                   (oid,))
-            row = await cur.fetchone()
-        return (None if row is None else _officer(row)), applied
+                 _ts(fix.recorded_at))).rowcount > 0
+            row = db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
+                             (oid,)).fetchone()
+            return (None if row is None else _officer(row)), applied
+        return await self._unit(work)
 
     async def put_device(self, device: Device) -> str | None:
         """Register a token; a token belongs to one officer, so registering moves it."""
-        async with self._tx() as db:
-            cur = await db.execute("SELECT officer_id FROM devices WHERE token = ?",
-                                   (device.token,))
-            row = await cur.fetchone()
-            await db.execute(
+        def work(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT officer_id FROM devices WHERE token = ?",
+                             (device.token,)).fetchone()
+            db.execute(
                 "INSERT INTO devices (token, officer_id, platform, registered_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (token) DO UPDATE SET"
                 " officer_id=excluded.officer_id, platform=excluded.platform,"
                 " registered_at=excluded.registered_at",
                 (device.token, device.officer_id, device.platform.value,
                  _ts(device.registered_at)))
-        return None if row is None else str(row[0])
+            return None if row is None else str(row[0])
+        return await self._unit(work)
 
     async def delete_device(self, oid: str, token: str) -> bool:
         """Remove an officer's token."""
-        async with self._tx() as db:
-            cur = await db.execute("DELETE FROM devices WHERE token = ? AND officer_id = ?",
-                                   (token, oid))
-            return cur.rowcount > 0
+        return await self._unit(lambda db: db.execute(
+            "DELETE FROM devices WHERE token = ? AND officer_id = ?", (token, oid)).rowcount > 0)
 
     async def list_devices(self, oid: str) -> list[Device]:
         """An officer's registered devices, oldest first."""
@@ -222,6 +217,5 @@ class SqliteStore(SecurityTables, AlertingTables, SqliteBase):
 
     async def forget_token(self, token: str) -> bool:
         """Remove a token FCM says is dead, whoever has it."""
-        async with self._tx() as db:
-            cur = await db.execute("DELETE FROM devices WHERE token = ?", (token,))
-            return cur.rowcount > 0
+        return await self._unit(lambda db: db.execute(
+            "DELETE FROM devices WHERE token = ?", (token,)).rowcount > 0)
