@@ -81,7 +81,8 @@ def run(alerts: int, timeout_s: float) -> list[Result]:
         policy.write_text(yaml.safe_dump({"priorities": {
             "P1": {"waves": [{"radius_m": 50000, "officers": 2, "ack_timeout_s": timeout_s}]},
             "P2": {"waves": []}, "P3": {"waves": []}, "P4": {"waves": []}}}))
-        env = {"BLUELIGHT_POLICY_FILE": str(policy)}
+        # Posts of the second round must open incidents of their own, not join the first's.
+        env = {"BLUELIGHT_POLICY_FILE": str(policy), "BLUELIGHT_GROUP_WINDOW_S": "1"}
         db = data / "bluelight.db"
         with server(data, **env) as (url, _):
             _setup(url, 40, rng)
@@ -89,9 +90,10 @@ def run(alerts: int, timeout_s: float) -> list[Result]:
             deadline = time.monotonic() + timeout_s + 60
             while _count(db, "alert_expired") < alerts and time.monotonic() < deadline:
                 time.sleep(0.2)
+            time.sleep(1.1)  # past the grouping window of the first round's posts
             _alerts(url, alerts, rng, "down")  # these fall due while the process is down
         late = _lateness(db)
-        time.sleep(timeout_s + 0.5)
+        time.sleep(timeout_s + 1.5)  # let every deadline of the second round pass while down
         began = time.monotonic()
         with server(data, **env):
             ready = time.monotonic() - began

@@ -121,7 +121,7 @@ def run(n_points: int, n_single: int, use_postgis: bool, rounds: int = 2) -> lis
                 if peer:
                     t, peer_b = timed(peer.batch)
                     p_batch.append(len(pts) / t)
-                    t, peer_s = timed(peer.single, sample)
+                    t, _ = timed(peer.single, sample)
                     p_single.append(len(sample) / t)
             assert ours_b[:len(sample)] == ours_s, "batch and single lookups disagree"
             note = skip

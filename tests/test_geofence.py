@@ -82,3 +82,13 @@ def test_batch_matches_single_on_real_wards() -> None:
     lons = [rng.uniform(minx, maxx) for _ in range(3000)]
     singles = [index.locate(a, o) for a, o in zip(lats, lons, strict=True)]
     assert index.locate_many(lats, lons) == singles
+
+
+def test_areas_far_apart_share_one_index() -> None:
+    # Two cities with nothing between them: most of the grid is empty.
+    index = GeofenceIndex(shapes_of([("west", square(-74.0, 40.7, 0.1)),
+                                     ("east", square(-0.2, 51.5, 0.1))]))
+    assert index.locate(40.75, -73.95) == "west" and index.locate(51.55, -0.15) == "east"
+    assert index.locate(45.0, -30.0) is None
+    assert index.locate_many([40.75, 51.55, 45.0], [-73.95, -0.15, -30.0]) == [
+        "west", "east", None]

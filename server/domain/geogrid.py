@@ -11,6 +11,7 @@ import shapely
 
 UNRESOLVED = -1  # the cell needs a real test (it holds a boundary, or overlapping areas)
 OUTSIDE = -2  # no neighbourhood reaches into the cell
+STRIP = 16  # grid columns built at a time
 
 
 class Grid:
@@ -24,16 +25,24 @@ class Grid:
         self.minx, self.miny = minx, miny
         self.dx = max((maxx - minx) / self.size, 1e-12)
         self.dy = max((maxy - miny) / self.size, 1e-12)
-        grid_x, grid_y = np.meshgrid(np.arange(self.size), np.arange(self.size), indexing="ij")
-        ix, iy = grid_x.ravel(), grid_y.ravel()
-        boxes = shapely.box(minx + ix * self.dx, miny + iy * self.dy,
-                            minx + (ix + 1) * self.dx, miny + (iy + 1) * self.dy)
         self.answer = np.full(self.size * self.size, OUTSIDE, dtype=np.int64)
         self.candidates: dict[int, np.ndarray[Any, Any]] = {}
         if n == 0:
             return
-        cell_idx, poly_idx = tree.query(boxes, predicate="intersects")
-        covers = shapely.contains_properly(geoms[poly_idx], boxes[cell_idx])
+        # A strip of columns at a time: all cells' boxes at once would cost ~100 MB.
+        for first in range(0, self.size, STRIP):
+            self._fill(geoms, areas, tree, first, min(self.size, first + STRIP))
+
+    def _fill(self, geoms: Any, areas: Any, tree: shapely.STRtree, x0: int, x1: int) -> None:
+        grid_x, grid_y = np.meshgrid(np.arange(x0, x1), np.arange(self.size), indexing="ij")
+        ix, iy = grid_x.ravel(), grid_y.ravel()
+        boxes = shapely.box(self.minx + ix * self.dx, self.miny + iy * self.dy,
+                            self.minx + (ix + 1) * self.dx, self.miny + (iy + 1) * self.dy)
+        found, poly_idx = tree.query(boxes, predicate="intersects")
+        if len(found) == 0:
+            return  # no neighbourhood reaches this strip (say, the sea between two cities)
+        cell_idx = ix[found] * self.size + iy[found]
+        covers = shapely.contains_properly(geoms[poly_idx], boxes[found])
         order = np.lexsort((areas[poly_idx], cell_idx))
         cell_idx, poly_idx, covers = cell_idx[order], poly_idx[order], covers[order]
         starts = np.flatnonzero(np.r_[True, cell_idx[1:] != cell_idx[:-1]])
