@@ -7,7 +7,7 @@ from aiohttp import web
 from .. import keys
 from ..domain.errors import NotFound
 from ..domain.records import IncidentStatus, Priority
-from ..services.reports import parse_time
+from ..domain.times import parse_time
 from .auth import principal_of
 from .io import json_response, query_choice, query_int, read_json, read_optional_json
 from .routing import CONTROL, Route

@@ -11,6 +11,7 @@ from aiohttp import web
 from .. import keys
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.model import Device, LocationFix, Officer, OfficerProfile, Platform, Rank
+from ..domain.times import parse_time
 from .auth import principal_of
 from .io import json_response, read_json
 from .routing import ADMIN, CONTROL, OFFICER, Route
@@ -36,17 +37,6 @@ def officer_json(o: Officer, now: datetime) -> dict[str, Any]:
 def device_json(d: Device) -> dict[str, Any]:
     """The API shape of a registered device."""
     return {"token": d.token, "platform": d.platform.value, "registered_at": d.registered_at}
-
-
-def _parse_time(raw: str, field: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise ValidationFailed(f"{field} is not an RFC 3339 time", errors=[FieldError(
-            field, "must be an RFC 3339 date-time with a UTC offset")])
-    return value
 
 
 async def put_officer(request: web.Request) -> web.Response:
@@ -101,7 +91,7 @@ async def put_location(request: web.Request) -> web.Response:
     recorded = body.get("recorded_at")
     fix = LocationFix(lat=float(body["lat"]), lon=float(body["lon"]),
                       accuracy_m=body.get("accuracy_m"),
-                      recorded_at=now if recorded is None else _parse_time(recorded,
+                      recorded_at=now if recorded is None else parse_time(recorded,
                                                                           "recorded_at"))
     officer, applied = await request.app[keys.OFFICERS].update_location(
         principal_of(request).sub, fix, now)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.errors import FieldError, ValidationFailed
 from ..domain.grouping import (
     GroupingRules,
     absorb,
@@ -17,6 +16,7 @@ from ..domain.grouping import (
     open_incident,
 )
 from ..domain.records import Event, Incident, Report, Triage, new_id
+from ..domain.times import parse_time
 from ..domain.transitions import IngestPlan
 from ..domain.triage import TriageRules, triage
 from ..ports import Clock, Store
@@ -38,18 +38,6 @@ class Ingested:
     report: Report
     incident: Incident | None
     created: bool
-
-
-def parse_time(raw: Any, field: str) -> datetime:
-    """An RFC 3339 timestamp with offset, or ValidationFailed naming the field."""
-    try:
-        value = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise ValidationFailed(f"{field} is not an RFC 3339 time", errors=[FieldError(
-            field, "must be an RFC 3339 date-time with a UTC offset")])
-    return value
 
 
 class ReportService:

@@ -1,0 +1,20 @@
+"""Timestamps that come in from outside."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .errors import FieldError, ValidationFailed
+
+
+def parse_time(raw: Any, field: str) -> datetime:
+    """An RFC 3339 timestamp with offset, or ValidationFailed naming the field."""
+    try:
+        value = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ValidationFailed(f"{field} is not an RFC 3339 time", errors=[FieldError(
+            field, "must be an RFC 3339 date-time with a UTC offset")])
+    return value
