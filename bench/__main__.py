@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import escalation, geofence, ingest, memory, push_latency
+from . import escalation, geofence, ingest, memory, push_latency, triage
 from .common import Result, report
 
 
@@ -15,10 +15,11 @@ def main() -> int:
     parser.add_argument("--tiny", action="store_true", help="tiny sizes: checks each runs")
     parser.add_argument("--no-postgis", action="store_true", help="skip the PostGIS peer")
     parser.add_argument("--only", nargs="*", default=[],
-                        choices=["geofence", "ingest", "push", "escalation", "memory"])
+                        choices=["geofence", "ingest", "push", "escalation", "memory",
+                                 "triage"])
     args = parser.parse_args()
     tiny = args.tiny
-    wanted = set(args.only) or {"geofence", "ingest", "push", "escalation", "memory"}
+    wanted = set(args.only) or {"geofence", "ingest", "push", "escalation", "memory", "triage"}
     results: list[Result] = []
     started = time.monotonic()
     if "geofence" in wanted:
@@ -32,6 +33,8 @@ def main() -> int:
                                     seconds=2 if tiny else 20)
     if "escalation" in wanted:
         results += escalation.run(alerts=20 if tiny else 1000, timeout_s=1.0 if tiny else 3.0)
+    if "triage" in wanted:
+        results += triage.run(posts=200 if tiny else 2000, rounds=1 if tiny else 3)
     if "memory" in wanted:
         results += memory.run(officers=200 if tiny else 10_000, files=1 if tiny else 4)
     report(results, tiny)

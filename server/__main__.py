@@ -22,6 +22,9 @@ from .services.audit import AuditLog
 from .services.geofence import GeofenceService
 from .services.neighbourhoods import NeighbourhoodService
 from .settings import Settings, SettingsError
+from .triage import cli as triage_cli
+from .triage.corpus import CorpusError
+from .triage.triager import ModelError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
                            help="check the audit log's hash chain (exit 1 if broken)")
     audit.add_argument("--anchor", metavar="SEQ:HASH",
                        help="a head printed by an earlier run: detects a truncated tail")
+    triage_cli.add_parser(sub)
     return parser
 
 
@@ -96,12 +100,36 @@ async def _verify_audit(settings: Settings, anchor: str | None) -> int:
     return 1 if problems else 0
 
 
+async def _export_feedback(settings: Settings, out: Path) -> int:
+    from .triage.corpus import to_line
+    from .triage.feedback import feedback_examples
+
+    store = make_store(settings)
+    await store.open()
+    count = 0
+    try:
+        with out.open("w", encoding="utf-8") as fh:
+            async for example in feedback_examples(store):
+                fh.write(to_line(example) + "\n")
+                count += 1
+    finally:
+        await store.close()
+    print(f"{count} labelled reports written to {out}; retrain with "
+          f"`python -m server triage train --extra {out} --out DIR`, then point "
+          f"BLUELIGHT_TRIAGE_MODEL at DIR")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit 2 with a clear message on bad settings or input."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
+        if args.command == "triage" and args.triage_command != "export-feedback":
+            return triage_cli.run(args)
         settings = Settings.from_env()
+        if args.command == "triage":
+            return asyncio.run(_export_feedback(settings, args.out))
         if args.command == "serve":
             _serve(settings)
             return 0
@@ -123,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    except (DomainError, OSError, json.JSONDecodeError) as exc:
+    except (DomainError, OSError, json.JSONDecodeError, CorpusError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -30,7 +30,7 @@ from .http.openapi import RequestValidator, load_spec
 from .http.problem import problem_middleware
 from .http.routing import RouteRoles, register
 from .ports import Clock, Push, Store, SystemClock
-from .rules import load_policy, load_triage_rules
+from .rules import load_policy, load_triager
 from .security.apikeys import ApiKeys
 from .security.oidc import OidcVerifier
 from .security.ratelimit import RateLimiter
@@ -149,7 +149,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     escalation = app[keys.ESCALATION] = Escalation(
         store, load_policy(settings.policy_file), notifier, geofence, clock, scheduler, feed)
     reports_service = app[keys.REPORTS] = ReportService(
-        store, geofence, load_triage_rules(settings.triage_rules_file),
+        store, geofence, load_triager(settings),
         GroupingRules(timedelta(seconds=settings.group_window_s), settings.group_radius_m),
         escalation, feed, clock)
 

@@ -8,7 +8,8 @@ import yaml
 
 from .domain.escalation import DEFAULT_POLICY, Policy, PolicyError, parse_policy
 from .domain.triage import RulesError, TriageRules, compile_rules
-from .settings import SettingsError
+from .settings import Settings, SettingsError
+from .triage.triager import SHIPPED_MODEL, ModelError, Triager, load_model
 
 DEFAULT_TRIAGE_RULES = Path(__file__).parent / "data" / "triage_rules.yaml"
 
@@ -30,3 +31,13 @@ def load_triage_rules(path: Path | None) -> TriageRules:
         return compile_rules(yaml.safe_load(source.read_text(encoding="utf-8")) or {})
     except (RulesError, yaml.YAMLError, OSError) as exc:
         raise SettingsError(f"triage rules {source}: {exc}") from None
+
+
+def load_triager(settings: Settings) -> Triager:
+    """The model (the shipped one unless BLUELIGHT_TRIAGE_MODEL names another) under the
+    force's rules; SettingsError if either is unusable."""
+    rules = load_triage_rules(settings.triage_rules_file)
+    try:
+        return Triager(load_model(settings.triage_model_dir or SHIPPED_MODEL), rules)
+    except ModelError as exc:
+        raise SettingsError(str(exc)) from None

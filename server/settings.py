@@ -40,6 +40,7 @@ class Settings:
     fcm_access_token: str | None = None
     policy_file: Path | None = None
     triage_rules_file: Path | None = None
+    triage_model_dir: Path | None = None  # a force's retrained model (default: the shipped one)
     group_window_s: float = 900.0
     group_radius_m: float = 500.0
     sweep_s: float = 1.0
@@ -117,6 +118,7 @@ class Settings:
             fcm_endpoint=fcm["endpoint"], fcm_access_token=fcm["access_token"],
             policy_file=_file(env, "BLUELIGHT_POLICY_FILE"),
             triage_rules_file=_file(env, "BLUELIGHT_TRIAGE_RULES"),
+            triage_model_dir=_model_dir(env, "BLUELIGHT_TRIAGE_MODEL"),
             group_window_s=_float(env, "BLUELIGHT_GROUP_WINDOW_S", 900.0, 1.0, 86400.0),
             group_radius_m=_float(env, "BLUELIGHT_GROUP_RADIUS_M", 500.0, 1.0, 100000.0),
             sweep_s=_float(env, "BLUELIGHT_SWEEP_S", 1.0, 0.05, 2.0),
@@ -194,6 +196,16 @@ def _file(env: Mapping[str, str], name: str) -> Path | None:
         return None
     if not Path(raw).is_file():
         raise SettingsError(f"{name}: no file {raw!r}")
+    return Path(raw)
+
+
+def _model_dir(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    if not (Path(raw) / "triage.json").is_file() or not (Path(raw) / "triage.npz").is_file():
+        raise SettingsError(f"{name}: {raw!r} is not a folder with triage.json and triage.npz "
+                            "(see `python -m server triage train --out`)")
     return Path(raw)
 
 

@@ -11,6 +11,7 @@ import pytest
 from server import keys
 from server.__main__ import main
 from server.domain.grouping import GroupingRules
+from server.rules import DEFAULT_TRIAGE_RULES
 from server.settings import Settings, SettingsError
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, policy_file, post
 from tests.conftest import ApiFactory, eventually
@@ -20,11 +21,16 @@ async def test_priority_rise_restarts_the_policy(make_api: ApiFactory, settings:
                                                  tmp_path: Path) -> None:
     p1 = [{"radius_m": 2000, "officers": 2, "ack_timeout_s": 60}]
     p2 = [{"radius_m": 2000, "officers": 1, "ack_timeout_s": 60}]
-    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, p1, p2)))
+    # P1 only from an urgency phrase here (not from a high score), so the first post is P2.
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(DEFAULT_TRIAGE_RULES.read_text().replace("p1: 0.85", "p1: 1.0"))
+    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, p1, p2),
+                                          triage_rules_file=rules))
     await neighbourhood(api)
     await officer_on_duty(api, "a", 51.5050, -0.1265)
     await officer_on_duty(api, "b", 51.5060, -0.1265)
-    r = await api.post("/v1/reports", post("my little boy has wandered off", "c1",
+    r = await api.post("/v1/reports", post("my little boy has wandered off in the park, he's 4, "
+                                           "can't see him anywhere", "c1",
                                            lat=WHITEHALL[0], lon=WHITEHALL[1]), role="ingest")
     iid = r.body["incident_id"]
     assert r.body["priority"] == "P2"

@@ -21,12 +21,12 @@ from server.app import create_app
 from server.domain.errors import ValidationFailed
 from server.domain.geojson import parse_polygon
 from server.domain.records import Category, Priority
-from server.domain.triage import triage
 from server.http.openapi import RequestValidator, load_spec
 from server.rules import load_triage_rules
 from server.services.geofence import GeofenceService
 from server.services.reports import ReportService
 from server.settings import Settings
+from server.triage.triager import Triager, load_model
 from tests.conftest import token
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,18 +110,19 @@ def test_squares_are_accepted_exactly_when_in_range(lon: float, lat: float, size
     assert accepted == in_range
 
 
-RULES = load_triage_rules(None)
+TRIAGER = Triager(load_model(), load_triage_rules(None))
 
 
 @hsettings(max_examples=300, deadline=None)
 @given(st.text(max_size=400))
 def test_triage_never_crashes(text: str) -> None:
-    verdict = triage(text, RULES)
+    verdict = TRIAGER.triage(text)
     assert isinstance(verdict.category, Category) and isinstance(verdict.priority, Priority)
+    assert verdict.score is None or 0.0 <= verdict.score <= 1.0
 
 
 VALIDATOR = RequestValidator(load_spec())
-SERVICE = ReportService(cast(Any, None), GeofenceService(cast(Any, None)), RULES,
+SERVICE = ReportService(cast(Any, None), GeofenceService(cast(Any, None)), TRIAGER,
                         cast(Any, None), cast(Any, None), cast(Any, None), cast(Any, None))
 json_value = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
                           lambda inner: st.lists(inner, max_size=3)

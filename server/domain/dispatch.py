@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,11 @@ class Pick:
     assigned: bool
 
 
+def _usable(lat: object, lon: object) -> bool:
+    return (isinstance(lat, int | float) and isinstance(lon, int | float)
+            and math.isfinite(lat) and math.isfinite(lon))
+
+
 def select_officers(officers: Iterable[Officer], *, target: tuple[float, float],
                     neighbourhood_id: str | None, wave: WaveSpec, max_fix_age: timedelta,
                     exclude: Sequence[str], now: datetime) -> list[Pick]:
@@ -37,6 +43,8 @@ def select_officers(officers: Iterable[Officer], *, target: tuple[float, float],
     picks: list[Pick] = []
     for o in officers:
         loc = o.location
+        if loc is not None and not _usable(loc.lat, loc.lon):
+            continue  # one bad fix (NULL or NaN from an older version) must not stop dispatch
         if (not o.on_duty or loc is None or o.device_count == 0 or o.id in excluded
                 or now - loc.recorded_at > max_fix_age
                 or (o.profile.rank is Rank.SUPERVISOR and not wave.include_supervisors)):

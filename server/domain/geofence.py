@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,9 +35,22 @@ class GeofenceIndex:
         self._inside = {nid: (float(p.y), float(p.x)) for nid, p in zip(self.ids, inside,
                                                                          strict=True)}
         self._grid = Grid(self._geoms, self._areas, self._tree)
+        self._bounds = (tuple(float(b) for b in shapely.total_bounds(self._geoms))
+                        if len(entries) else (0.0, 0.0, 0.0, 0.0))
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def distance_km(self, lat: float, lon: float) -> float | None:
+        """Roughly how far (lat, lon) is from the box around every neighbourhood (0 inside
+        it), or None with no neighbourhoods: enough to tell "across town" from "abroad"."""
+        if not self.ids:
+            return None
+        west, south, east, north = self._bounds
+        dlat = max(south - lat, 0.0, lat - north)
+        dlon = max(west - lon, 0.0, lon - east)
+        dlon = min(dlon, 360.0 - dlon) * math.cos(math.radians(min(abs(lat), 89.0)))
+        return 111.2 * math.hypot(dlat, dlon)
 
     def inside_point(self, nid: str) -> tuple[float, float] | None:
         """(lat, lon) of a point inside the neighbourhood, to dispatch to when a post has

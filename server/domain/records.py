@@ -27,6 +27,26 @@ class Priority(enum.StrEnum):
         return self.rank < other.rank
 
 
+class Band(enum.StrEnum):
+    """What triage asks of people: alert officers, a control-room look, or just record."""
+
+    ALERT = "alert"
+    REVIEW = "review"
+    RECORD = "record"
+
+    @staticmethod
+    def of(priority: Priority) -> Band:
+        """The band a priority is in."""
+        return (Band.ALERT if priority.rank <= 2 else
+                Band.REVIEW if priority is Priority.P3 else Band.RECORD)
+
+    @property
+    def priority(self) -> Priority:
+        """The least urgent priority in the band (P2 for alert)."""
+        return {Band.ALERT: Priority.P2, Band.REVIEW: Priority.P3,
+                Band.RECORD: Priority.P4}[self]
+
+
 class Category(enum.StrEnum):
     """What a report is about."""
 
@@ -41,6 +61,15 @@ class Category(enum.StrEnum):
     HAZARD = "hazard"
     INFORMATION = "information"
     OTHER = "other"
+
+
+class Outcome(enum.StrEnum):
+    """What the control room found when it resolved an incident: triage learns from it."""
+
+    EMERGENCY = "emergency"
+    NOT_AN_EMERGENCY = "not_an_emergency"
+    DUPLICATE = "duplicate"
+    UNKNOWN = "unknown"
 
 
 class IncidentStatus(enum.StrEnum):
@@ -89,6 +118,13 @@ class Triage:
     category: Category
     priority: Priority
     cues: tuple[str, ...] = ()
+    score: float | None = None  # the model's probability that someone needs help now
+    lang: str | None = None     # the language triage took the post to be in
+
+    @property
+    def band(self) -> Band:
+        """alert (P1/P2: officers now), review (P3: a person looks), record (P4)."""
+        return Band.of(self.priority)
 
 
 @dataclass(frozen=True)
@@ -149,6 +185,7 @@ class Incident:
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     resolution_note: str | None = None
+    outcome: Outcome | None = None
 
 
 @dataclass(frozen=True)

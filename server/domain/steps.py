@@ -7,7 +7,7 @@ from datetime import datetime
 
 from .errors import Conflict, DomainError, NotFound
 from .escalation import Decision, EscalateToControlRoom, RecordOnly, StartWave
-from .records import Alert, AlertStatus, Event, Incident, IncidentStatus, new_id
+from .records import Alert, AlertStatus, Event, Incident, IncidentStatus, Outcome, new_id
 from .transitions import Transition
 
 ASSIGNMENT = "assignment"
@@ -140,14 +140,16 @@ def assign(inc: Incident, current: Alert | None, officer_id: str, operator: str,
 
 
 def resolve(inc: Incident, current: Alert | None, actor: str, note: str | None,
-            now: datetime) -> Transition:
+            now: datetime, outcome: Outcome | None = None) -> Transition:
     """Close the incident for good; a pending alert is cancelled."""
     if inc.status is IncidentStatus.RESOLVED:
         raise Conflict(f"incident {inc.id!r} is already resolved", code="incident_resolved")
     closed = _close(current, AlertStatus.CANCELLED, now)
     new = replace(inc, status=IncidentStatus.RESOLVED, resolved_at=now, resolved_by=actor,
-                  resolution_note=note, next_step_at=None, current_alert_id=None,
+                  resolution_note=note, outcome=outcome, next_step_at=None,
+                  current_alert_id=None,
                   step_seq=inc.step_seq + 1, updated_at=now)
     events = [_event("alert_cancelled", new, now, alert_id=a.id) for a in closed]
-    events.append(_event("resolved", new, now, actor=actor, note=note))
+    events.append(_event("resolved", new, now, actor=actor, note=note,
+                         outcome=None if outcome is None else outcome.value))
     return Transition(new, alerts=closed, events=tuple(events))

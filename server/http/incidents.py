@@ -6,7 +6,7 @@ from aiohttp import web
 
 from .. import keys
 from ..domain.errors import NotFound
-from ..domain.records import IncidentStatus, Priority
+from ..domain.records import IncidentStatus, Outcome, Priority
 from ..domain.times import parse_time
 from .auth import principal_of
 from .io import json_response, query_choice, query_int, read_json, read_optional_json
@@ -79,7 +79,8 @@ async def resolve_incident(request: web.Request) -> web.Response:
     """Close the incident, cancelling any pending alert."""
     body = await read_optional_json(request)
     incident = await request.app[keys.ESCALATION].resolve(
-        request.match_info["id"], principal_of(request).sub, body.get("note"))
+        request.match_info["id"], principal_of(request).sub, body.get("note"),
+        Outcome(body["outcome"]) if body.get("outcome") else None)
     return json_response(incident_json(incident, content=False))
 
 

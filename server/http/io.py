@@ -39,6 +39,27 @@ def json_response(data: Any, status: int = 200) -> web.Response:
                         content_type="application/json")
 
 
+class NonFiniteNumber(ValueError):
+    """NaN, Infinity or a number too large for a float: not JSON (RFC 8259), never stored."""
+
+
+def _finite(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):
+        raise NonFiniteNumber(f"the number {raw[:40]} is too large")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise NonFiniteNumber(f"{name} is not a JSON number")
+
+
+def loads(raw: bytes | str) -> Any:
+    """json.loads that refuses NaN and Infinity (Python's parser accepts them) and numbers
+    that overflow to infinity: a NaN coordinate once stalled every dispatch decision."""
+    return json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+
+
 def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or (
         content_type.startswith("application/") and content_type.endswith("+json"))
@@ -51,8 +72,8 @@ async def read_json(request: web.Request) -> Any:
             f"send the body as application/json, not {request.content_type!r}")
     raw = await request.read()  # raises 413 past client_max_size
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, NonFiniteNumber) as exc:
         raise ValidationFailed("the body is not valid JSON",
                                errors=[FieldError("body", str(exc))]) from None
     request.app[keys.REQUEST_VALIDATOR].validate(request.method, _route_path(request), body)

@@ -10,7 +10,7 @@ from aiohttp import web
 from .. import keys
 from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..services.reports import Ingested
-from .io import UnsupportedMediaType, json_response, read_json
+from .io import NonFiniteNumber, UnsupportedMediaType, json_response, loads, read_json
 from .routing import INGEST, Route
 
 MAX_BATCH = 1000
@@ -22,6 +22,7 @@ def ingested_json(i: Ingested) -> dict[str, Any]:
     return {"id": r.id, "incident_id": r.incident_id, "neighbourhood_id": r.neighbourhood_id,
             "located_by": r.located_by, "priority": r.triage.priority.value,
             "category": r.triage.category.value, "cues": list(r.triage.cues),
+            "band": r.triage.band.value, "score": r.triage.score, "lang": r.lang,
             "duplicate": not i.created}
 
 
@@ -40,13 +41,13 @@ async def _batch_items(request: web.Request) -> list[Any]:
     raw = await request.read()
     try:
         if request.content_type == "application/x-ndjson":
-            items = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+            items = [loads(line) for line in raw.decode().splitlines() if line.strip()]
         elif request.content_type == "application/json":
-            items = json.loads(raw)
+            items = loads(raw)
         else:
             raise UnsupportedMediaType("send a JSON array (application/json) or NDJSON "
                                        "(application/x-ndjson)")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, NonFiniteNumber) as exc:
         raise ValidationFailed("the body is not valid JSON or NDJSON",
                                errors=[FieldError("body", str(exc))]) from None
     if not isinstance(items, list):

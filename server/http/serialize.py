@@ -19,6 +19,7 @@ def report_json(r: Report, *, content: bool = True) -> dict[str, Any]:
         "incident_id": r.incident_id, "neighbourhood_id": r.neighbourhood_id,
         "located_by": r.located_by, "priority": r.triage.priority.value,
         "category": r.triage.category.value, "cues": list(r.triage.cues),
+        "band": r.triage.band.value, "score": r.triage.score,
         "posted_at": r.posted_at, "received_at": r.received_at,
         "location": None if r.lat is None else {"lat": r.lat, "lon": r.lon,
                                                 "accuracy_m": r.accuracy_m},
@@ -44,7 +45,8 @@ def incident_json(i: Incident, *, content: bool = True) -> dict[str, Any]:
         "escalated_at": i.escalated_at, "escalation_reason": i.escalation_reason,
         "taken_by": i.taken_by, "taken_at": i.taken_at, "assigned_to": i.assigned_to,
         "resolved_at": i.resolved_at, "resolved_by": i.resolved_by,
-        "resolution_note": i.resolution_note, "created_at": i.created_at,
+        "resolution_note": i.resolution_note,
+        "outcome": None if i.outcome is None else i.outcome.value, "created_at": i.created_at,
         "updated_at": i.updated_at}
 
 

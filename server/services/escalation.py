@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from ..domain import steps
 from ..domain.errors import DomainError, NotFound
 from ..domain.escalation import EscalateToControlRoom, Policy, StepInput, next_step
-from ..domain.records import Alert, AlertStatus, Incident, IncidentStatus
+from ..domain.records import Alert, AlertStatus, Incident, IncidentStatus, Outcome
 from ..domain.transitions import Transition
 from ..ports import Clock, Store
 from .feed import EventFeed
@@ -169,10 +169,11 @@ class Escalation:
             inc, cur, officer_id, operator, self._clock.now() + timeout, self._clock.now()))
         return t.incident
 
-    async def resolve(self, incident_id: str, actor: str, note: str | None) -> Incident:
-        """Close the incident."""
+    async def resolve(self, incident_id: str, actor: str, note: str | None,
+                      outcome: Outcome | None = None) -> Incident:
+        """Close the incident, recording what it turned out to be."""
         t = await self._guarded(incident_id, lambda inc, cur: steps.resolve(
-            inc, cur, actor, note, self._clock.now()))
+            inc, cur, actor, note, self._clock.now(), outcome))
         return t.incident
 
     async def start_waiting(self) -> None:

@@ -63,6 +63,10 @@ class GeofenceService:
         """The smallest neighbourhood containing the point, per the current index."""
         return None if self.index is None else self.index.locate(lat, lon)
 
+    def distance_km(self, lat: float, lon: float) -> float | None:
+        """How far the point is from the neighbourhoods (see GeofenceIndex.distance_km)."""
+        return None if self.index is None else self.index.distance_km(lat, lon)
+
     def centroid(self, nid: str | None) -> tuple[float, float] | None:
         """A point inside the neighbourhood, or None."""
         return None if self.index is None or nid is None else self.index.inside_point(nid)

@@ -15,11 +15,12 @@ from ..domain.grouping import (
     compatible_with,
     open_incident,
 )
-from ..domain.records import Event, Incident, Report, Triage, new_id
+from ..domain.records import Event, Incident, Report, new_id
 from ..domain.times import parse_time
 from ..domain.transitions import IngestPlan
-from ..domain.triage import TriageRules, triage
+from ..domain.triage import PostContext
 from ..ports import Clock, Store
+from ..triage.triager import Triager
 from .escalation import Escalation
 from .feed import EventFeed
 from .geofence import GeofenceService
@@ -43,10 +44,10 @@ class Ingested:
 class ReportService:
     """The ingest use case; one transaction stores the report and groups it."""
 
-    def __init__(self, store: Store, geofence: GeofenceService, rules: TriageRules,
+    def __init__(self, store: Store, geofence: GeofenceService, triager: Triager,
                  grouping: GroupingRules, escalation: Escalation, feed: EventFeed,
                  clock: Clock) -> None:
-        self._store, self._geofence, self._rules = store, geofence, rules
+        self._store, self._geofence, self._triager = store, geofence, triager
         self._grouping, self._escalation, self._feed, self._clock = (
             grouping, escalation, feed, clock)
 
@@ -64,19 +65,32 @@ class ReportService:
                     return hit[0], field, hit[1]
         return None, None, None
 
+    def _context(self, body: dict[str, Any], nid: str | None, age: timedelta) -> PostContext:
+        """What the connector told us besides the text, and how far away the post is."""
+        ctx = body.get("context") or {}
+        loc = body.get("location")
+        far = (self._geofence.distance_km(loc["lat"], loc["lon"])
+               if loc is not None and nid is None else None)
+        return PostContext(
+            lang=body.get("lang"), repost=bool(ctx.get("repost")),
+            quote=bool(ctx.get("quote")), reply=bool(ctx.get("reply_to")),
+            news_link=self._triager.is_news_link(ctx.get("links", ())),
+            distance_km=far, age=age)
+
     def build(self, body: dict[str, Any], now: datetime) -> Report:
         """A Report from a validated request body: placed and triaged, not yet stored."""
         posted = parse_time(body["posted_at"], "posted_at")
         posted = now if posted > now + MAX_FUTURE else posted
         nid, how, place = self._locate(body)
-        verdict = triage(body["text"], self._rules)
+        verdict = self._triager.triage(body["text"], self._context(body, nid, now - posted))
         if place is not None:
-            verdict = Triage(verdict.category, verdict.priority, (*verdict.cues, f"place:{place}"))
+            verdict = replace(verdict, cues=(*verdict.cues, f"place:{place}"))
         loc = body.get("location") or {}
         return Report(
             id=new_id("rep", now), source=body["source"], external_id=body["external_id"],
             text=body["text"], posted_at=posted, received_at=now, triage=verdict,
-            author=body.get("author"), url=body.get("url"), lang=body.get("lang"),
+            author=body.get("author"), url=body.get("url"),
+            lang=body.get("lang") or verdict.lang,
             lat=loc.get("lat"), lon=loc.get("lon"), accuracy_m=loc.get("accuracy_m"),
             place=body.get("place"), neighbourhood_id=nid, located_by=how)
 

@@ -1,0 +1,49 @@
+"""Triage throughput on one core: the whole decision (language, model, rules) per post.
+
+Peer: the keyword rules alone (what triage was before the model), on the same posts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from server.domain.triage import match_rules
+from server.rules import load_triage_rules
+from server.triage import corpus
+from server.triage.triager import Triager, load_model
+
+from .common import ROOT, Result
+
+GOAL = 5000.0  # posts per second on one core (issue 9)
+
+
+def _rate(fn: Callable[[str], object], texts: Sequence[str], rounds: int) -> float:
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for text in texts:
+            fn(text)
+        best = max(best, len(texts) / (time.perf_counter() - started))
+    return best
+
+
+def run(posts: int = 2000, rounds: int = 3) -> list[Result]:
+    """Posts/s for a fresh process (cold word cache) and once the cache is warm."""
+    rules = load_triage_rules(None)
+    model = load_model()
+    _, held = corpus.split(corpus.load(corpus.corpus_files(ROOT / "corpus")))
+    texts = [e.text for e in held][:posts]
+    peer = _rate(lambda t: match_rules(t, rules), texts, rounds)
+    model.features._cache.clear()
+    triager = Triager(model, rules)
+    cold = _rate(triager.triage, texts, 1)
+    warm = _rate(triager.triage, texts, rounds)
+    note = f"{len(texts)} corpus posts, mean {sum(map(len, texts)) / len(texts):.0f} chars"
+    return [
+        Result("triage (model + rules), cold word cache", cold, "posts/s", peer,
+               "keyword rules alone", goal=f">= {GOAL:.0f} posts/s", met=cold >= GOAL,
+               note=note),
+        Result("triage (model + rules), warm word cache", warm, "posts/s", peer,
+               "keyword rules alone", goal=f">= {GOAL:.0f} posts/s", met=warm >= GOAL,
+               note=note),
+    ]

@@ -1,0 +1,118 @@
+"""The labelled corpus: reading it, checking it, and splitting it the same way every time.
+
+A post's split is a function of its normalised text alone, so a post never moves between the
+training and held-out splits when files are added, reordered or re-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..domain.records import Category
+from ..domain.triage import normalise
+
+# One post in HOLDOUT_EVERY is held out: training never reads it.
+HOLDOUT_EVERY = 5
+KINDS_URGENT = frozenset({"first_hand", "second_hand", "silent", "rescue", "with_address"})
+KINDS_CALM = frozenset({
+    "news", "distant", "past", "fiction", "metaphor", "joke", "advert", "lost_pet",
+    "service_question", "non_urgent_report", "chatter", "awareness", "hypothetical",
+    "resolved", "offtopic", "ontopic", "disaster_news", "feedback"})
+CATEGORIES = frozenset(c.value for c in Category)
+
+
+class CorpusError(ValueError):
+    """A corpus line is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled post."""
+
+    text: str
+    urgent: bool
+    category: str
+    kind: str = ""
+    lang: str = "en"
+    origin: str = ""
+
+    @property
+    def key(self) -> str:
+        """The normalised text: what duplicates and the split are judged by."""
+        return normalise(self.text)
+
+    @property
+    def held_out(self) -> bool:
+        """True for the split that training never reads."""
+        digest = hashlib.sha256(self.key.encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") % HOLDOUT_EVERY == 0
+
+
+def parse_line(raw: str, where: str) -> Example:
+    """One JSON line as an Example; CorpusError naming `where` if it is not one."""
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{where}: not JSON ({exc.msg})") from None
+    if not isinstance(doc, dict):
+        raise CorpusError(f"{where}: a line must be an object")
+    text, urgent, category = doc.get("text"), doc.get("urgent"), doc.get("category", "other")
+    if not isinstance(text, str) or not text.strip():
+        raise CorpusError(f"{where}: text must be a non-empty string")
+    if not isinstance(urgent, bool):
+        raise CorpusError(f"{where}: urgent must be true or false")
+    if category not in CATEGORIES:
+        raise CorpusError(f"{where}: unknown category {category!r}")
+    kind = doc.get("kind", "")
+    if kind and kind not in (KINDS_URGENT if urgent else KINDS_CALM):
+        raise CorpusError(f"{where}: kind {kind!r} does not fit urgent={urgent}")
+    lang = doc.get("lang") or "en"
+    return Example(text=text, urgent=urgent, category=category, kind=kind, lang=str(lang),
+                   origin=str(doc.get("origin", "")))
+
+
+def read_jsonl(path: Path) -> Iterator[Example]:
+    """Every example in one JSONL file (blank lines skipped)."""
+    with path.open(encoding="utf-8") as fh:
+        for n, raw in enumerate(fh, 1):
+            if raw.strip():
+                yield parse_line(raw, f"{path}:{n}")
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """The corpus's JSONL files, in a fixed order."""
+    return sorted((root / "written").glob("*.jsonl"))
+
+
+def load(paths: Iterable[Path]) -> list[Example]:
+    """Examples from several files, first occurrence of each normalised text kept."""
+    seen: set[str] = set()
+    out: list[Example] = []
+    for path in paths:
+        for ex in read_jsonl(path):
+            if ex.key not in seen:
+                seen.add(ex.key)
+                out.append(ex)
+    return out
+
+
+def split(examples: Iterable[Example]) -> tuple[list[Example], list[Example]]:
+    """(training, held-out): see Example.held_out."""
+    train: list[Example] = []
+    held: list[Example] = []
+    for ex in examples:
+        (held if ex.held_out else train).append(ex)
+    return train, held
+
+
+def to_line(ex: Example) -> str:
+    """One example as a corpus line."""
+    doc = {"text": ex.text, "urgent": ex.urgent, "category": ex.category, "kind": ex.kind,
+           "lang": ex.lang}
+    if ex.origin:
+        doc["origin"] = ex.origin
+    return json.dumps(doc, ensure_ascii=False)

@@ -1,0 +1,196 @@
+"""Features of a post: TF-IDF word and character n-grams, and a sentence embedding.
+
+The n-grams catch the exact phrasing people use ("cant breathe", "hes got a knife"); the
+embedding (WordLlama's 256-d token vectors, shipped inside its wheel) carries the meaning to
+words the corpus never used ("my grandad's gone grey and won't wake"). Both work word by
+word, so what a word contributes is computed once and cached: triage stays well under a
+millisecond a post on one core. No scikit-learn at inference.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .text import words
+
+Floats = npt.NDArray[np.float32]
+Ints = npt.NDArray[np.int32]
+EMBED_DIM = 256
+CHAR_N = (3, 5)        # character n-grams within each word, padded with a space each side
+CACHE_WORDS = 200_000  # bound on the per-word cache (cleared when full)
+_NO_INTS: Ints = np.zeros(0, np.int32)
+_NO_FLOATS: Floats = np.zeros(0, np.float32)
+
+
+def word_grams(tokens: Sequence[str]) -> list[str]:
+    """Unigrams and bigrams of a token list."""
+    return [*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens))]
+
+
+def char_grams(token: str) -> list[str]:
+    """Character n-grams of one word, padded: " cant " -> " ca", "can", ..."""
+    padded = f" {token} "
+    return [padded[i:i + n] for n in range(CHAR_N[0], CHAR_N[1] + 1)
+            for i in range(len(padded) - n + 1)]
+
+
+class NgramSpace:
+    """A vocabulary with inverse document frequencies: sublinear TF-IDF, L2-normalised."""
+
+    def __init__(self, vocab: Sequence[str] = (), idf: Floats | None = None) -> None:
+        self.terms = list(vocab)
+        self.index = {t: i for i, t in enumerate(self.terms)}
+        self.idf: Floats = idf if idf is not None else _NO_FLOATS
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def fit(self, docs: Iterable[Iterable[str]], min_df: int) -> NgramSpace:
+        """Learn the vocabulary (terms in >= min_df documents, sorted) and the idf."""
+        df: Counter[str] = Counter()
+        n_docs = 0
+        for grams in docs:
+            df.update(set(grams))
+            n_docs += 1
+        self.terms = sorted(t for t, c in df.items() if c >= min_df)
+        self.index = {t: i for i, t in enumerate(self.terms)}
+        self.idf = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1 for t in self.terms],
+                            dtype=np.float32)
+        return self
+
+    def lookup(self, grams: Iterable[str]) -> tuple[int, ...]:
+        """The indices of the known grams (repeats kept)."""
+        get = self.index.get
+        return tuple(i for g in grams if (i := get(g)) is not None)
+
+    def weigh(self, counts: Counter[int]) -> tuple[Ints, Floats]:
+        """(indices, L2-normalised sublinear TF-IDF values) from index counts."""
+        if not counts:
+            return _NO_INTS, _NO_FLOATS
+        idx = np.fromiter(counts.keys(), np.int32, len(counts))
+        tf = np.fromiter(counts.values(), np.float32, len(counts))
+        vals = (1.0 + np.log(tf)) * self.idf[idx]
+        return idx, (vals / np.linalg.norm(vals)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Features:
+    """One post's features: two sparse blocks and a dense unit vector."""
+
+    word_idx: Ints
+    word_val: Floats
+    char_idx: Ints
+    char_val: Floats
+    embedding: Floats
+
+
+@dataclass(frozen=True)
+class WordFeatures:
+    """What one word brings, the same in every post: its known character n-grams (indices,
+    repeats kept) and the sum of its token embeddings."""
+
+    char_grams: tuple[int, ...]
+    embedding: Floats
+
+
+class Featurizer:
+    """Turns for_model texts into Features; fit learns the two vocabularies.
+
+    The character block is sublinear TF-IDF over the whole post (measured better than
+    per-word vectors); the embedding is the normalised sum of the words' token vectors, so
+    what each word adds to it is computed once and cached (TriageModel caches its dot
+    products too), which keeps triage fast."""
+
+    def __init__(self, word: NgramSpace | None = None, char: NgramSpace | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.word = word or NgramSpace()
+        self.char = char or NgramSpace()
+        self._embedder = embedder
+        self._cache: dict[str, WordFeatures] = {}
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder()
+        return self._embedder
+
+    def fit(self, model_texts: Sequence[str], word_min_df: int = 2,
+            char_min_df: int = 3) -> Featurizer:
+        """Learn both vocabularies from training texts."""
+        tokenised = [words(t) for t in model_texts]
+        self.word.fit((word_grams(toks) for toks in tokenised), word_min_df)
+        self.char.fit(([g for tok in toks for g in char_grams(tok)] for toks in tokenised),
+                      char_min_df)
+        self._cache.clear()
+        return self
+
+    def word_features(self, token: str) -> WordFeatures:
+        """One word's features, cached."""
+        hit = self._cache.get(token)
+        if hit is None:
+            if len(self._cache) >= CACHE_WORDS:
+                self._cache.clear()
+            hit = self._cache[token] = WordFeatures(self.char.lookup(char_grams(token)),
+                                                    self.embedder.token_sum(token))
+        return hit
+
+    def word_block(self, tokens: Sequence[str]) -> tuple[Ints, Floats]:
+        """The word uni- and bigram TF-IDF vector of a tokenised post."""
+        return self.word.weigh(Counter(self.word.lookup(word_grams(tokens))))
+
+    def char_block(self, per_word: Sequence[WordFeatures]) -> tuple[Ints, Floats]:
+        """The character n-gram TF-IDF vector of a post, from its words' n-grams."""
+        counts: Counter[int] = Counter()
+        for wf in per_word:
+            counts.update(wf.char_grams)
+        return self.char.weigh(counts)
+
+    def features(self, model_text: str) -> Features:
+        """The features of one for_model text (training and evaluation use this)."""
+        tokens = words(model_text)
+        per_word = [self.word_features(t) for t in tokens]
+        wi, wv = self.word_block(tokens)
+        ci, cv = self.char_block(per_word)
+        emb = np.sum([wf.embedding for wf in per_word], axis=0) if per_word else np.zeros(
+            EMBED_DIM)
+        norm = float(np.linalg.norm(emb))
+        unit = (emb / norm if norm > 0 else emb).astype(np.float32)
+        return Features(wi, wv, ci, cv, unit)
+
+
+class Embedder:
+    """WordLlama's token embeddings, summed per word (the mean is taken by the norm)."""
+
+    def __init__(self) -> None:
+        model = _wordllama()
+        self._table: Floats = np.asarray(model.embedding, dtype=np.float32)
+        self._tokenizer = model.tokenizer
+
+    def token_sum(self, word: str) -> Floats:
+        """The sum of the word's token vectors (zeros if it has none)."""
+        ids = self._tokenizer.encode(word, add_special_tokens=False).ids
+        ids = [i for i in ids if 0 <= i < len(self._table)]
+        if not ids:
+            return np.zeros(EMBED_DIM, np.float32)
+        return np.asarray(self._table[ids].sum(axis=0), dtype=np.float32)
+
+
+@cache
+def _wordllama() -> Any:
+    """The shipped WordLlama model, loaded once per process and never downloaded."""
+    import wordllama  # imported here: only triage needs it, and it costs ~0.3 s
+
+    # Its loader looks for the tokenizer in the wrong folder unless cache_dir is the
+    # package's own; disable_download makes a missing file an error, not a fetch.
+    return wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent,
+                                    disable_download=True)

@@ -1,0 +1,58 @@
+"""Which language a post is in, when the connector did not say.
+
+The model reads English. A post it cannot read must reach a person (the review band), so a
+wrong "not English" costs a control-room look and a wrong "English" can cost a life: the
+detector says "not English" only when a language identifier (py3langid, whose model ships
+in its wheel) is confident and most of the post's words are ones the model never saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from functools import cache
+from typing import Any
+
+from .text import for_model, words
+
+MIN_LETTERS = 12      # shorter than this ("sos", "HELP!!") is not worth a guess
+KNOWN_ENOUGH = 0.8    # this share of words in the model's vocabulary: English, no guess
+CONFIDENT = 0.9       # the identifier's probability needed to call it another language
+
+
+def detect(text: str, known: Collection[str], reads: Collection[str] = ("en",),
+           identify: Callable[[str], tuple[str, float]] | None = None,
+           tokens: Sequence[str] | None = None) -> str:
+    """The ISO 639-1 code of the post's language; the first of `reads` when unsure.
+    `tokens`: the post's words(for_model(text)), if the caller has them already."""
+    default = next(iter(reads), "en")
+    alpha = [w for w in (words(for_model(text)) if tokens is None else tokens) if w.isalpha()]
+    letters = sum(len(w) for w in alpha)
+    if letters < MIN_LETTERS:
+        return default
+    if sum(w in known for w in alpha) >= KNOWN_ENOUGH * len(alpha):
+        return default
+    lang, p = (identify or _identify)(text)
+    if lang in reads:
+        # An identifier that says English about a post in another script is wrong.
+        return "und" if _mostly_other_script(alpha, letters) else lang
+    if p >= CONFIDENT or _mostly_other_script(alpha, letters):
+        return lang
+    return default
+
+
+def _mostly_other_script(alpha: list[str], letters: int) -> bool:
+    """True if most letters are outside the Latin alphabet (Arabic, Cyrillic, Bengali...)."""
+    latin = sum(1 for w in alpha for ch in w if ch < "\u0250")
+    return latin < letters / 2
+
+
+def _identify(text: str) -> tuple[str, float]:
+    lang, p = _identifier().classify(text)
+    return str(lang), float(p)
+
+
+@cache
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # only when needed
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -1,0 +1,73 @@
+"""The triage port's implementation: the shipped (or a force's) model plus the rules file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..domain.records import Triage
+from ..domain.triage import PostContext, TriageRules, decide
+from .language import detect
+from .model import TriageModel
+from .text import for_model, words
+
+SHIPPED_MODEL = Path(__file__).parent / "weights"
+
+
+class ModelError(ValueError):
+    """The model files are missing or do not fit together."""
+
+
+@cache
+def load_model(folder: Path = SHIPPED_MODEL) -> TriageModel:
+    """The model in folder, loaded once per process (it is read-only once loaded)."""
+    try:
+        return TriageModel.load(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"triage model {folder}: {exc}") from None
+
+
+class Triager:
+    """Decides one post: language, the model's score, then the rules."""
+
+    def __init__(self, model: TriageModel, rules: TriageRules) -> None:
+        self.model, self.rules = model, rules
+        calibrated = model.meta.get("thresholds", {})
+        alert = rules.thresholds.alert
+        review = rules.thresholds.review
+        self.alert_at = float(alert if alert is not None else calibrated.get("alert", 0.5))
+        self.review_at = float(review if review is not None else calibrated.get("review", 0.2))
+        if self.review_at > self.alert_at:
+            raise ModelError(f"review threshold {self.review_at} is above the alert "
+                             f"threshold {self.alert_at}")
+
+    def language(self, text: str, given: str | None,
+                 tokens: Sequence[str] | None = None) -> str:
+        """The post's language: the connector's tag if any (en-GB -> en), else detected."""
+        if given:
+            return given.split("-")[0].split("_")[0].lower()
+        return detect(text, self.model.features.word.index, self.rules.languages,
+                      tokens=tokens)
+
+    def triage(self, text: str, ctx: PostContext | None = None) -> Triage:
+        """The verdict for one post."""
+        ctx = ctx or PostContext()
+        tokens = words(for_model(text))
+        lang = self.language(text, ctx.lang, tokens)
+        ctx = replace(ctx, lang=lang)
+        assessment = (self.model.assess(text, cues_from=self.review_at, tokens=tokens)
+                      if lang in self.rules.languages else None)
+        return decide(text, assessment, ctx, self.rules, self.alert_at, self.review_at)
+
+    def is_news_link(self, links: Iterable[str]) -> bool:
+        """True if any link points at a news site named in the rules (subdomains too)."""
+        domains = self.rules.context.news_domains
+        for link in links:
+            host = (urlsplit(link).hostname or "").lower()
+            parts = host.split(".")
+            if any(".".join(parts[i:]) in domains for i in range(len(parts) - 1)):
+                return True
+        return False

@@ -1,0 +1,100 @@
+"""Triage through the API: bands, scores and cues on ingest, what a connector's context does,
+the review queue, and learning from the control room's outcomes (export-feedback)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from server.__main__ import main
+from server.settings import Settings
+from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post
+from tests.conftest import Api
+
+KNIFE = "he has a knife and he's coming at me, please help"
+
+
+async def test_ingest_returns_band_score_cues_and_language(api: Api) -> None:
+    await neighbourhood(api)
+    r = await api.post("/v1/reports", post(KNIFE, "t1", lat=WHITEHALL[0], lon=WHITEHALL[1]),
+                       role="ingest")
+    assert r.status == 201 and r.body["band"] == "alert" and r.body["priority"] == "P1"
+    assert 0.5 < r.body["score"] <= 1 and r.body["lang"] == "en"
+    assert any(c.startswith("model:") for c in r.body["cues"])
+    calm = await api.post("/v1/reports", post("lovely sunny afternoon in St James's Park", "t2"),
+                          role="ingest")
+    assert calm.body["band"] == "record" and calm.body["priority"] == "P4"
+    foreign = await api.post("/v1/reports", post(
+        "Pomocy! Ktoś włamuje się do mojego mieszkania, jestem sama w domu", "t3"),
+        role="ingest")
+    assert foreign.body["band"] == "review" and foreign.body["lang"] == "pl"
+    assert foreign.body["score"] is None and "lang:pl" in foreign.body["cues"]
+    # Review means a person looks: the control room's queue has it, with the reason.
+    queue = (await api.get("/v1/escalations", role="control_room")).body["items"]
+    assert foreign.body["incident_id"] in [x["incident_id"] for x in queue]
+    detail = (await api.get(f"/v1/incidents/{foreign.body['incident_id']}",
+                            role="control_room")).body
+    report = next(x for x in detail["reports"] if x["id"] == foreign.body["id"])
+    assert report["band"] == "review" and report["lang"] == "pl" and report["score"] is None
+
+
+@pytest.mark.parametrize(("context", "cue"), [
+    ({"repost": True}, "context:repost"),
+    ({"links": ["https://www.bbc.co.uk/news/uk-england-london-1"]}, "context:news_link"),
+])
+async def test_connector_context_caps_an_alert_at_review(api: Api, context: dict[str, object],
+                                                         cue: str) -> None:
+    await neighbourhood(api)
+    body = {**post(KNIFE, "c1", lat=WHITEHALL[0], lon=WHITEHALL[1]), "context": context}
+    r = await api.post("/v1/reports", body, role="ingest")
+    assert r.status == 201 and r.body["priority"] == "P3" and cue in r.body["cues"], r.body
+
+
+async def test_far_away_and_old_posts_go_to_a_person_not_to_officers(api: Api) -> None:
+    await neighbourhood(api)
+    houston = {**post(KNIFE, "f1"), "location": {"lat": 29.76, "lon": -95.37}}
+    r = await api.post("/v1/reports", houston, role="ingest")
+    assert r.body["priority"] == "P3" and "context:far_away" in r.body["cues"]
+    old = {**post(KNIFE, "f2", lat=WHITEHALL[0], lon=WHITEHALL[1]),
+           "posted_at": (datetime.now(UTC) - timedelta(days=1)).isoformat()}
+    r = await api.post("/v1/reports", old, role="ingest")
+    assert r.body["priority"] == "P3" and "context:stale" in r.body["cues"]
+
+
+async def test_unknown_context_fields_are_refused(api: Api) -> None:
+    body = {**post(KNIFE, "u1"), "context": {"retweets": 5}}
+    r = await api.post("/v1/reports", body, role="ingest")
+    assert r.status == 422 and "context" in json.dumps(r.body["errors"])
+
+
+async def test_outcomes_become_training_labels(api: Api, settings: Settings, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    await neighbourhood(api)
+    await officer_on_duty(api, "a", 51.5050, -0.1265)
+    real = await api.post("/v1/reports", post(KNIFE, "o1", lat=WHITEHALL[0],
+                                              lon=WHITEHALL[1]), role="ingest")
+    hoax = await api.post("/v1/reports", post("man collapsed on the pavement, not breathing",
+                                              "o2", lat=51.5030, lon=-0.1270), role="ingest")
+    assert real.body["incident_id"] != hoax.body["incident_id"]
+    r = await api.post(f"/v1/incidents/{real.body['incident_id']}/resolve",
+                       {"outcome": "emergency", "note": "arrest made"}, role="control_room")
+    assert r.status == 200 and r.body["outcome"] == "emergency"
+    await api.post(f"/v1/incidents/{hoax.body['incident_id']}/resolve",
+                   {"outcome": "not_an_emergency"}, role="control_room")
+    bad = await api.post(f"/v1/incidents/{hoax.body['incident_id']}/resolve",
+                         {"outcome": "maybe"}, role="control_room")
+    assert bad.status == 422
+    monkeypatch.setenv("BLUELIGHT_STORE", settings.store_url)
+    monkeypatch.setenv("BLUELIGHT_DATA_DIR", str(tmp_path))
+    out = tmp_path / "feedback.jsonl"
+    # main() runs its own event loop, so it runs in a thread beside this test's loop.
+    assert await asyncio.to_thread(main, ["triage", "export-feedback", "--out", str(out)]) == 0
+    lines = sorted((json.loads(x) for x in out.read_text().splitlines()),
+                   key=lambda d: d["text"])
+    assert [(d["text"], d["urgent"]) for d in lines] == [
+        (KNIFE, True), ("man collapsed on the pavement, not breathing", False)]
+    assert all(d["origin"].startswith("x:") for d in lines)

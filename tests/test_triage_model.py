@@ -1,0 +1,140 @@
+"""The learned model: reproducible training, saved parameters, the corpus it ships from, the
+held-out figures it must keep, the language route, and the triage CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from server.__main__ import main
+from server.domain.records import Priority
+from server.rules import load_triage_rules
+from server.triage import corpus, training
+from server.triage.corpus import CorpusError, Example
+from server.triage.evaluate import judge, summary
+from server.triage.language import detect
+from server.triage.model import TriageModel
+from server.triage.triager import SHIPPED_MODEL, Triager, load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+EXAMPLES = corpus.load(corpus.corpus_files(CORPUS))
+TRAIN, HELD = corpus.split(EXAMPLES)
+SMALL = training.ordered(TRAIN)[::25]  # ~400 posts: enough to fit in a second or two
+
+
+def test_corpus_is_big_and_balanced_enough() -> None:
+    english = [e for e in EXAMPLES if e.lang == "en"]
+    urgent = sum(e.urgent for e in english)
+    assert urgent >= 3000 and len(english) - urgent >= urgent
+    kinds = {e.kind for e in english if not e.urgent}
+    assert {"news", "distant", "past", "fiction", "metaphor", "joke", "advert", "lost_pet",
+            "service_question"} <= kinds
+    assert {e.category for e in english if e.urgent} >= {
+        "medical", "crime_in_progress", "violence", "fire", "self_harm", "missing_person",
+        "traffic", "public_order", "hazard"}
+
+
+def test_split_depends_on_the_text_only_and_holds_out_a_fifth() -> None:
+    again = Example(text="  Someone's DOWNSTAIRS  ", urgent=False, category="other")
+    same = Example(text="someone's downstairs", urgent=True, category="crime_in_progress")
+    assert again.held_out == same.held_out
+    share = len(HELD) / len(EXAMPLES)
+    assert 0.17 < share < 0.23
+    assert not {e.key for e in TRAIN} & {e.key for e in HELD}
+
+
+def test_shipped_model_was_trained_on_the_repo_corpus() -> None:
+    """`triage train` rebuilds the shipped model from the repo: its digest must match."""
+    meta = load_model().meta
+    assert meta["trained_on"]["digest"] == training.corpus_digest(TRAIN), (
+        "the corpus changed since the model was trained: run `python -m server triage train`")
+    assert 0 < meta["thresholds"]["review"] <= meta["thresholds"]["alert"] < 1
+
+
+def test_training_is_deterministic_and_save_load_round_trips(tmp_path: Path) -> None:
+    a, b = training.fit(SMALL), training.fit(SMALL)
+    a.save(tmp_path / "a")
+    b.save(tmp_path / "b")
+    for name in ("triage.json", "triage.npz"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    loaded = TriageModel.load(tmp_path / "a")
+    for e in SMALL[:20]:
+        assert loaded.assess(e.text) == a.assess(e.text)
+
+
+def test_load_refuses_files_that_do_not_fit(tmp_path: Path) -> None:
+    training.fit(SMALL).save(tmp_path)
+    doc = json.loads((tmp_path / "triage.json").read_text())
+    (tmp_path / "triage.json").write_text(json.dumps({**doc, "word_vocab": ["x"]}))
+    with pytest.raises(ValueError, match="do not match"):
+        TriageModel.load(tmp_path)
+    (tmp_path / "triage.json").write_text(json.dumps({**doc, "format": 99}))
+    with pytest.raises(ValueError, match="format"):
+        TriageModel.load(tmp_path)
+
+
+def test_corpus_errors_name_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok", "urgent": false, "category": "other"}\n'
+                   '{"text": "x", "urgent": "yes", "category": "other"}\n')
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: urgent must be true or false"):
+        list(corpus.read_jsonl(bad))
+    bad.write_text('{"text": "x", "urgent": false, "category": "aliens"}\n')
+    with pytest.raises(CorpusError, match="unknown category"):
+        list(corpus.read_jsonl(bad))
+
+
+def test_held_out_split_keeps_the_figures_the_readme_quotes() -> None:
+    """The split training never read: the issue's bars, as a regression guard."""
+    triager = Triager(load_model(), load_triage_rules(None))
+    s = summary(judge(triager, [e for e in HELD if e.lang == "en"]))
+    assert s["urgent_p1"] >= 0.85, s["urgent_p1"]
+    assert s["calm_alert"] <= 0.10, s["calm_alert"]
+    assert s["urgent_p4"] <= 0.005 * s["urgent"], s["urgent_p4"]
+
+
+def test_language_route_on_the_corpus() -> None:
+    known = load_model().features.word.index
+    english = [e for e in EXAMPLES if e.lang == "en"][::7]
+    wrong = [e.text for e in english if detect(e.text, known) != "en"]
+    assert len(wrong) <= 0.005 * len(english), wrong[:10]
+    foreign = [e for e in EXAMPLES if e.lang != "en"]
+    caught = [e for e in foreign if detect(e.text, known) != "en"]
+    assert len(caught) >= 0.9 * len(foreign)
+    triager = Triager(load_model(), load_triage_rules(None))
+    assert all(triager.triage(e.text).priority is not Priority.P4 for e in caught)
+
+
+def test_cli_check_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small = tmp_path / "corpus" / "written"
+    small.mkdir(parents=True)
+    (small / "posts.jsonl").write_text("\n".join(corpus.to_line(e) for e in SMALL) + "\n")
+    assert main(["triage", "check-corpus", "--corpus", str(tmp_path / "corpus")]) == 0
+    assert "distinct posts" in capsys.readouterr().out
+    out = tmp_path / "model"
+    assert main(["triage", "train", "--corpus", str(tmp_path / "corpus"), "--out", str(out),
+                 "--folds", "2"]) == 0
+    assert "thresholds" in capsys.readouterr().out
+    assert TriageModel.load(out).meta["trained_on"]["posts"] > 0
+    labelled = tmp_path / "eval.jsonl"
+    mixed = HELD[::40][:60]
+    labelled.write_text("\n".join(corpus.to_line(e) for e in mixed) + "\n")
+    assert main(["triage", "eval", str(labelled), "--model", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "recall by category" in text and "confusion" in text and "threshold curve" in text
+    assert main(["triage", "eval", str(labelled), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["posts"] == len(mixed) and len(figures["curve"]) == 19
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    assert main(["triage", "eval", str(bad)]) == 2
+
+
+def test_shipped_weights_are_package_data() -> None:
+    assert (SHIPPED_MODEL / "triage.npz").is_file() and (SHIPPED_MODEL / "triage.json").is_file()
+    assert SHIPPED_MODEL.parent.name == "triage" and "corpus" not in str(SHIPPED_MODEL)
+    assert np.isfinite(load_model().coef).all()
