@@ -44,6 +44,38 @@ async def test_priority_rise_restarts_the_policy(make_api: ApiFactory, settings:
     assert "priority_raised" in [e["kind"] for e in detail["timeline"]]
 
 
+async def test_priority_rise_after_escalation_alerts_officers(
+        make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
+    """Issue 14, item 3: a P3 escalated at once, then a P1 joined it: nobody was alerted."""
+    rules = tmp_path / "rules.yaml"
+    # Pin the two verdicts with a force's own overrides, so the test is about escalation.
+    rules.write_text(DEFAULT_TRIAGE_RULES.read_text().replace("raise: []", """raise:
+  - {pattern: "smell of gas", floor: P3, category: hazard}
+  - {pattern: "people trapped", floor: P1, category: fire}""").replace(
+        "downgrade:\n", 'downgrade:\n  - {pattern: "smell of gas", cap: P3}\n'))
+    p1 = [{"radius_m": 2000, "officers": 2, "ack_timeout_s": 60}]
+    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, p1),
+                                          triage_rules_file=rules))
+    await neighbourhood(api)
+    await officer_on_duty(api, "a", 51.5050, -0.1265)
+    r = await api.post("/v1/reports", post("strong smell of gas in the stairwell", "g1",
+                                           lat=WHITEHALL[0], lon=WHITEHALL[1]), role="ingest")
+    assert r.body["priority"] == "P3", r.body
+    iid = r.body["incident_id"]
+    detail = (await api.get(f"/v1/incidents/{iid}", role="admin")).body
+    assert detail["incident"]["status"] == "escalated" and detail["alerts"] == []
+    r = await api.post("/v1/reports", post("explosion in the stairwell, people trapped", "g2",
+                                           lat=WHITEHALL[0] + 0.0001, lon=WHITEHALL[1]),
+                       role="ingest")
+    assert r.body["incident_id"] == iid and r.body["priority"] == "P1"
+    detail = (await api.get(f"/v1/incidents/{iid}", role="admin")).body
+    assert detail["incident"]["status"] == "alerting" and detail["incident"]["priority"] == "P1"
+    assert [(a["priority"], a["status"], a["recipients"]) for a in detail["alerts"]] == [
+        ("P1", "pending", ["a"])]
+    queue = (await api.get("/v1/escalations", role="control_room")).body["items"]
+    assert iid not in [x["incident_id"] for x in queue]
+
+
 async def test_sweep_starts_an_incident_a_crash_left_unstarted(make_api: ApiFactory) -> None:
     api = await make_api()
     await neighbourhood(api)

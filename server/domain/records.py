@@ -101,7 +101,7 @@ INCIDENT_TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
     IncidentStatus.ACKNOWLEDGED: frozenset({IncidentStatus.ACKNOWLEDGED,
                                             IncidentStatus.RESOLVED}),
     IncidentStatus.ESCALATED: frozenset({IncidentStatus.ACKNOWLEDGED, IncidentStatus.ESCALATED,
-                                         IncidentStatus.RESOLVED}),
+                                         IncidentStatus.ALERTING, IncidentStatus.RESOLVED}),
     IncidentStatus.RESOLVED: frozenset(),
 }
 

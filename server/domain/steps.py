@@ -57,7 +57,8 @@ def apply_decision(inc: Incident, decision: Decision, *, current: Alert | None, 
         return Transition(new, alerts=(*closed, alert), events=tuple(events))
     assert isinstance(decision, EscalateToControlRoom)
     new = replace(inc, status=IncidentStatus.ESCALATED, escalated_at=now,
-                  escalation_reason=decision.reason, current_alert_id=None, next_step_at=None,
+                  escalation_reason=decision.reason, policy_priority=inc.priority,
+                  current_alert_id=None, next_step_at=None,
                   step_seq=inc.step_seq + 1, taken_by=None, taken_at=None, updated_at=now)
     events += [_event("wave_skipped", new, now, wave=w) for w in decision.skipped]
     events.append(_event("escalated", new, now, reason=decision.reason))

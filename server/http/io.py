@@ -60,6 +60,41 @@ def loads(raw: bytes | str) -> Any:
     return json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
 
 
+class NonFinite:
+    """Stands in for a non-finite number in a batch item, so that item alone is refused."""
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+
+
+def loads_marking(raw: bytes | str) -> Any:
+    """json.loads that replaces NaN, Infinity and overflowing numbers by NonFinite markers
+    (see find_non_finite) instead of refusing the whole document."""
+    def number(text: str) -> Any:
+        value = float(text)
+        return value if math.isfinite(value) else NonFinite(text)
+
+    return json.loads(raw, parse_float=number, parse_constant=NonFinite)
+
+
+def find_non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first NonFinite marker in a parsed document, or None."""
+    if isinstance(value, NonFinite):
+        return path or "body"
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((f"{path}.{k}" if path else str(k), v)
+                                             for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, inner in items:
+        found = find_non_finite(inner, where)
+        if found is not None:
+            return found
+    return None
+
+
 def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or (
         content_type.startswith("application/") and content_type.endswith("+json"))

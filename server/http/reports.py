@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -10,8 +11,16 @@ from aiohttp import web
 from .. import keys
 from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..services.reports import Ingested
-from .io import NonFiniteNumber, UnsupportedMediaType, json_response, loads, read_json
+from .io import (
+    UnsupportedMediaType,
+    find_non_finite,
+    json_response,
+    loads_marking,
+    read_json,
+)
 from .routing import INGEST, Route
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
 
@@ -37,17 +46,43 @@ async def post_report(request: web.Request) -> web.Response:
     return json_response(ingested_json(result), 201 if result.created else 200)
 
 
+class _Unreadable:
+    """A batch item that could not be parsed: it gets its own rejected result."""
+
+    def __init__(self, error: DomainError) -> None:
+        self.error = error
+
+
+def _parse_item(item: Any) -> Any:
+    where = find_non_finite(item)
+    if where is None:
+        return item
+    return _Unreadable(ValidationFailed("a number is not finite", errors=[
+        FieldError(where, "NaN, Infinity and numbers too large for a float are not JSON")]))
+
+
+def _parse_line(line: str) -> Any:
+    try:
+        return _parse_item(loads_marking(line))
+    except json.JSONDecodeError as exc:
+        return _Unreadable(ValidationFailed("this line is not valid JSON",
+                                            errors=[FieldError("body", str(exc))]))
+
+
 async def _batch_items(request: web.Request) -> list[Any]:
     raw = await request.read()
     try:
         if request.content_type == "application/x-ndjson":
-            items = [loads(line) for line in raw.decode().splitlines() if line.strip()]
+            # One bad line is that line's problem, not the whole batch's.
+            items: Any = [_parse_line(line) for line in raw.decode().splitlines()
+                          if line.strip()]
         elif request.content_type == "application/json":
-            items = loads(raw)
+            items = loads_marking(raw)
+            items = [_parse_item(i) for i in items] if isinstance(items, list) else items
         else:
             raise UnsupportedMediaType("send a JSON array (application/json) or NDJSON "
                                        "(application/x-ndjson)")
-    except (json.JSONDecodeError, UnicodeDecodeError, NonFiniteNumber) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValidationFailed("the body is not valid JSON or NDJSON",
                                errors=[FieldError("body", str(exc))]) from None
     if not isinstance(items, list):
@@ -59,18 +94,31 @@ async def _batch_items(request: web.Request) -> list[Any]:
     return items
 
 
+def _rejected(index: int, exc: DomainError) -> dict[str, Any]:
+    return {"index": index, "status": exc.status, "code": exc.code, "detail": exc.detail,
+            "errors": [{"field": e.field, "message": e.message} for e in exc.errors]}
+
+
 async def post_batch(request: web.Request) -> web.Response:
     """Ingest up to 1,000 posts; a bad one is reported and never loses the good ones."""
     results: list[dict[str, Any]] = []
     counts = {"created": 0, "duplicate": 0, "rejected": 0}
     for index, item in enumerate(await _batch_items(request)):
         try:
+            if isinstance(item, _Unreadable):
+                raise item.error
             done = await _ingest_one(request, item)
         except DomainError as exc:
             counts["rejected"] += 1
-            results.append({"index": index, "status": exc.status, "code": exc.code,
-                            "detail": exc.detail, "errors": [
-                                {"field": e.field, "message": e.message} for e in exc.errors]})
+            results.append(_rejected(index, exc))
+            continue
+        except Exception:
+            # A fault on one item must not lose the others: report it, keep going.
+            log.exception("batch item %d failed", index)
+            counts["rejected"] += 1
+            results.append({"index": index, "status": 500, "code": "internal",
+                            "detail": "this item could not be stored; it was logged",
+                            "errors": []})
             continue
         counts["created" if done.created else "duplicate"] += 1
         results.append({"index": index, "status": 201 if done.created else 200,

@@ -71,13 +71,13 @@ class Escalation:
         return steps.apply_decision(inc, decision, current=current, now=now, close_as=close_as)
 
     async def start(self, incident_id: str) -> None:
-        """Start (or restart at a higher priority) the policy for an open/alerting incident."""
+        """Start the policy for an open incident, or restart it at a higher priority for an
+        alerting one or one escalated to the control room and not yet taken there (a P3
+        "smell of gas" escalated at once, then joined by a P1 "explosion, people trapped")."""
         for _ in range(MAX_ATTEMPTS):
             inc = await self._store.get_incident(incident_id)
-            if inc is None or inc.status not in (IncidentStatus.OPEN, IncidentStatus.ALERTING):
+            if inc is None or not _may_start(inc):
                 return
-            if inc.status is IncidentStatus.ALERTING and inc.policy_priority == inc.priority:
-                return  # already running at this priority
             current = await self._current(inc)
             now = self._clock.now()
             t = await self._decide(inc, 0, current, AlertStatus.CANCELLED, now)
@@ -183,3 +183,13 @@ class Escalation:
                                                         priority=prio.value, limit=100):
                 await self.start(inc.id)
 
+
+def _may_start(inc: Incident) -> bool:
+    """Open, or the priority rose above the one the policy last ran at (alerting, or
+    escalated and not taken by the control room)."""
+    if inc.status is IncidentStatus.OPEN:
+        return True
+    rose = inc.policy_priority is None or inc.priority.higher_than(inc.policy_priority)
+    if inc.status is IncidentStatus.ALERTING:
+        return rose
+    return inc.status is IncidentStatus.ESCALATED and inc.taken_by is None and rose
