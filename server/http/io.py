@@ -40,7 +40,8 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 class NonFiniteNumber(ValueError):
-    """NaN, Infinity or a number too large for a float: not JSON (RFC 8259), never stored."""
+    """A body we refuse to store though Python parses it: NaN, Infinity, a number too large
+    for a float (not JSON, RFC 8259), a lone surrogate, or absurd nesting."""
 
 
 def _finite(raw: str) -> float:
@@ -55,9 +56,44 @@ def _no_constant(name: str) -> Any:
 
 
 def loads(raw: bytes | str) -> Any:
-    """json.loads that refuses NaN and Infinity (Python's parser accepts them) and numbers
-    that overflow to infinity: a NaN coordinate once stalled every dispatch decision."""
-    return json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+    """json.loads that refuses NaN and Infinity (Python's parser accepts them), numbers
+    that overflow to infinity (a NaN coordinate once stalled every dispatch decision), text
+    with lone surrogates (no store can encode them) and absurd nesting."""
+    try:
+        value = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+    except RecursionError:
+        raise NonFiniteNumber("the document is nested too deeply") from None
+    where = find_unencodable(value)
+    if where is not None:
+        raise NonFiniteNumber(f"{where} holds a lone surrogate: not valid Unicode text")
+    return value
+
+
+MAX_DEPTH = 64  # no body of ours nests more than a few levels
+
+
+def find_unencodable(value: Any, path: str = "", depth: int = 0) -> str | None:
+    """The path of the first string (or key) that is not valid UTF-8 text, or None."""
+    if depth > MAX_DEPTH:
+        raise NonFiniteNumber(f"{path or 'the body'} is nested more than {MAX_DEPTH} deep")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "body"
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            where = f"{path}.{k}" if path else str(k)
+            found = find_unencodable(k, where, depth + 1) or find_unencodable(v, where, depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = find_unencodable(v, f"{path}[{i}]", depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 class NonFinite:
@@ -74,7 +110,10 @@ def loads_marking(raw: bytes | str) -> Any:
         value = float(text)
         return value if math.isfinite(value) else NonFinite(text)
 
-    return json.loads(raw, parse_float=number, parse_constant=NonFinite)
+    try:
+        return json.loads(raw, parse_float=number, parse_constant=NonFinite)
+    except RecursionError:
+        raise NonFiniteNumber("the document is nested too deeply") from None
 
 
 def find_non_finite(value: Any, path: str = "") -> str | None:

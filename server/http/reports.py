@@ -12,8 +12,10 @@ from .. import keys
 from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..services.reports import Ingested
 from .io import (
+    NonFiniteNumber,
     UnsupportedMediaType,
     find_non_finite,
+    find_unencodable,
     json_response,
     loads_marking,
     read_json,
@@ -54,16 +56,25 @@ class _Unreadable:
 
 
 def _parse_item(item: Any) -> Any:
-    where = find_non_finite(item)
-    if where is None:
-        return item
-    return _Unreadable(ValidationFailed("a number is not finite", errors=[
-        FieldError(where, "NaN, Infinity and numbers too large for a float are not JSON")]))
+    try:
+        text = find_unencodable(item)  # first: it refuses absurd nesting
+        where = find_non_finite(item)
+    except NonFiniteNumber as exc:
+        return _Unreadable(ValidationFailed(str(exc), errors=[FieldError("body", str(exc))]))
+    if where is not None:
+        return _Unreadable(ValidationFailed("a number is not finite", errors=[
+            FieldError(where, "NaN, Infinity and numbers too large for a float are not JSON")]))
+    if text is not None:
+        return _Unreadable(ValidationFailed("text is not valid Unicode", errors=[
+            FieldError(text, "holds a lone surrogate")]))
+    return item
 
 
 def _parse_line(line: str) -> Any:
     try:
         return _parse_item(loads_marking(line))
+    except NonFiniteNumber as exc:
+        return _Unreadable(ValidationFailed(str(exc), errors=[FieldError("body", str(exc))]))
     except json.JSONDecodeError as exc:
         return _Unreadable(ValidationFailed("this line is not valid JSON",
                                             errors=[FieldError("body", str(exc))]))
@@ -82,7 +93,7 @@ async def _batch_items(request: web.Request) -> list[Any]:
         else:
             raise UnsupportedMediaType("send a JSON array (application/json) or NDJSON "
                                        "(application/x-ndjson)")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, NonFiniteNumber) as exc:
         raise ValidationFailed("the body is not valid JSON or NDJSON",
                                errors=[FieldError("body", str(exc))]) from None
     if not isinstance(items, list):
