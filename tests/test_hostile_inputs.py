@@ -71,3 +71,26 @@ async def test_event_ids_must_be_plain_numbers(api: Api, after: str) -> None:
     assert r.status in (400, 422), r.body
     r = await api.get(f"/v1/events?after={after}", role="control_room")
     assert r.status in (400, 422), r.body
+
+
+async def test_source_names_are_normalised_so_posts_stay_unique(api: Api) -> None:
+    """Issue 14, item 11: zero-width characters in `source` bypassed de-duplication."""
+    first = await api.post("/v1/reports", post("lovely day", "n1"), role="ingest")
+    assert first.status == 201
+    for variant in ("X", " x", "x\u200b", "\ufeffx"):
+        again = await api.post("/v1/reports", {**post("lovely day", "n1"), "source": variant},
+                               role="ingest")
+        assert again.status == 200 and again.body["id"] == first.body["id"], variant
+    gone = await api.post("/v1/reports/deletions", {"source": "X\u200d", "external_id": "n1"},
+                          role="ingest")
+    assert gone.body == {"found": True, "id": first.body["id"]}
+    empty = await api.post("/v1/reports", {**post("hi", "n2"), "source": "\u200b"},
+                           role="ingest")
+    assert empty.status == 422 and empty.body["errors"][0]["field"] == "source"
+
+
+async def test_a_huge_field_is_not_echoed_back(api: Api) -> None:
+    r = await api.post("/v1/reports", {**post("hi", "h1"), "source": "s" * 1_000_000},
+                       role="ingest")
+    assert r.status == 422 and len(json.dumps(r.body)) < 2_000, len(json.dumps(r.body))
+    assert "longer than 64 characters" in json.dumps(r.body)

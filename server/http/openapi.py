@@ -60,8 +60,23 @@ def message_of(error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return "is required"
     if error.validator == "additionalProperties":
-        return f"unexpected field(s): {error.message.split('(')[-1].rstrip(')')}"
-    return error.message
+        return _capped(f"unexpected field(s): {error.message.split('(')[-1].rstrip(')')}")
+    said = _SAYS.get(str(error.validator))
+    if said is not None:
+        return said.format(error.validator_value)
+    return _capped(error.message)
+
+
+# What each keyword means, without echoing the value back (a 422 once echoed a 1 MB field).
+_SAYS = {"maxLength": "is longer than {} characters", "minLength": "is shorter than {} "
+         "characters", "maximum": "is above {}", "minimum": "is below {}",
+         "maxItems": "has more than {} items", "minItems": "has fewer than {} items",
+         "type": "must be of type {}", "pattern": "does not match the pattern {}"}
+ECHO_CHARS = 200
+
+
+def _capped(message: str) -> str:
+    return message if len(message) <= ECHO_CHARS else message[:ECHO_CHARS] + "... (cut)"
 
 
 FORMATS = jsonschema.FormatChecker(formats=())

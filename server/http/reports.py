@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .. import keys
 from ..domain.errors import DomainError, FieldError, ValidationFailed
+from ..domain.sources import normalise_source
 from ..services.reports import Ingested
 from .io import (
     NonFiniteNumber,
@@ -140,7 +141,8 @@ async def post_batch(request: web.Request) -> web.Response:
 async def post_deletion(request: web.Request) -> web.Response:
     """The source deleted a post: remove its text and author (the incident is kept)."""
     body = await read_json(request)
-    redacted = await request.app[keys.STORE].redact_report(body["source"], body["external_id"])
+    redacted = await request.app[keys.STORE].redact_report(normalise_source(body["source"]),
+                                                           body["external_id"])
     return json_response({"found": redacted is not None,
                           "id": None if redacted is None else redacted.id})
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..domain.errors import FieldError, ValidationFailed
 from ..domain.grouping import (
     GroupingRules,
     absorb,
@@ -16,6 +17,7 @@ from ..domain.grouping import (
     open_incident,
 )
 from ..domain.records import Event, Incident, Report, new_id
+from ..domain.sources import normalise_source
 from ..domain.times import parse_time
 from ..domain.transitions import IngestPlan
 from ..domain.triage import PostContext
@@ -80,6 +82,9 @@ class ReportService:
     def build(self, body: dict[str, Any], now: datetime) -> Report:
         """A Report from a validated request body: placed and triaged, not yet stored."""
         posted = parse_time(body["posted_at"], "posted_at")
+        if not normalise_source(body["source"]):
+            raise ValidationFailed("source is empty", errors=[FieldError(
+                "source", "has no visible characters")])
         posted = now if posted > now + MAX_FUTURE else posted
         nid, how, place = self._locate(body)
         verdict = self._triager.triage(body["text"], self._context(body, nid, now - posted))
@@ -87,7 +92,8 @@ class ReportService:
             verdict = replace(verdict, cues=(*verdict.cues, f"place:{place}"))
         loc = body.get("location") or {}
         return Report(
-            id=new_id("rep", now), source=body["source"], external_id=body["external_id"],
+            id=new_id("rep", now), source=normalise_source(body["source"]),
+            external_id=body["external_id"],
             text=body["text"], posted_at=posted, received_at=now, triage=verdict,
             author=body.get("author"), url=body.get("url"),
             lang=body.get("lang") or verdict.lang,
