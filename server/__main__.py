@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 from tqdm import tqdm
 
+from .adapters.sqlite.owner import StoreInUse
 from .app import create_app, make_store
 from .auth import mint_token
 from .domain.errors import DomainError
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                              now=SystemClock().now(), ttl_s=args.ttl))
             return 0
         return asyncio.run(_import(settings, args))
-    except SettingsError as exc:
+    except (SettingsError, StoreInUse) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except (DomainError, OSError, json.JSONDecodeError, CorpusError, ModelError) as exc:

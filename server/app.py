@@ -14,6 +14,7 @@ from . import keys
 from .adapters.mongo.store import MongoStore
 from .adapters.push_fcm import FcmPush
 from .adapters.push_log import LogPush
+from .adapters.sqlite import owner
 from .adapters.sqlite.store import SqliteStore
 from .auth import TokenVerifier, Verifier
 from .domain.grouping import GroupingRules
@@ -78,9 +79,17 @@ def make_push(settings: Settings) -> Push:
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    await app[keys.STORE].open()
-    yield
-    await app[keys.STORE].close()
+    store = app[keys.STORE]
+    sqlite = store.path if isinstance(store, SqliteStore) else None
+    if sqlite is not None:
+        owner.claim(sqlite)  # one server process per SQLite file (see adapters/sqlite/owner)
+    try:
+        await store.open()
+        yield
+        await store.close()
+    finally:
+        if sqlite is not None:
+            owner.release(sqlite)
 
 
 async def _push_ctx(app: web.Application) -> AsyncIterator[None]:
