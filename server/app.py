@@ -19,7 +19,7 @@ from .adapters.sqlite.store import SqliteStore
 from .auth import TokenVerifier, Verifier
 from .domain.grouping import GroupingRules
 from .http import admin, alerts, events, health, incidents, neighbourhoods, officers, reports
-from .http.auth import auth_middleware
+from .http.auth import AUTH_FAILURES, auth_middleware
 from .http.guard import (
     audit_middleware,
     cors_middleware,
@@ -34,7 +34,7 @@ from .ports import Clock, Push, Store, SystemClock
 from .rules import load_policy, load_triager
 from .security.apikeys import ApiKeys
 from .security.oidc import OidcVerifier
-from .security.ratelimit import RateLimiter
+from .security.ratelimit import RateLimiter, parse_rates
 from .security.signatures import SeenSignatures
 from .services.audit import AuditLog
 from .services.escalation import Escalation
@@ -146,6 +146,8 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     app[keys.API_KEYS] = ApiKeys(store, settings.resolve_jwt_secret())
     app[keys.AUDIT] = AuditLog(store, clock)
     app[keys.RATE_LIMITER] = RateLimiter()
+    app[keys.AUTH_FAILURES] = parse_rates(settings.rate_limits).get("auth_failures",
+                                                                    AUTH_FAILURES)
     app[keys.SEEN_SIGNATURES] = SeenSignatures()
     app[keys.REQUEST_VALIDATOR] = RequestValidator(load_spec())
     geofence = app[keys.GEOFENCE] = GeofenceService(store)

@@ -9,7 +9,7 @@ from .http.openapi import RequestValidator
 from .http.routing import RouteRoles
 from .ports import Clock, Push, Store
 from .security.apikeys import ApiKeys
-from .security.ratelimit import RateLimiter
+from .security.ratelimit import Rate, RateLimiter
 from .security.signatures import SeenSignatures
 from .services.audit import AuditLog
 from .services.escalation import Escalation
@@ -40,4 +40,5 @@ REPORTS = web.AppKey("reports", ReportService)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
 AUDIT = web.AppKey("audit", AuditLog)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+AUTH_FAILURES = web.AppKey("auth_failures", Rate)
 SEEN_SIGNATURES = web.AppKey("seen_signatures", SeenSignatures)

@@ -14,7 +14,7 @@ ROLES = ("admin", "control_room", "officer", "ingest")
 # Requests a second / burst, per principal. An ingest connector in a surge sends thousands of
 # reports a minute; a stolen officer token must not be able to hammer the API.
 DEFAULT_RATE_LIMITS = ("ingest=200/2000,control_room=50/200,admin=20/100,officer=3/30,"
-                       "anonymous=20/50")
+                       "anonymous=20/50,auth_failures=0.1/20")
 
 
 class SettingsError(ValueError):
@@ -99,7 +99,7 @@ class Settings:
             from .security.ratelimit import parse_rates
 
             rates = env.get("BLUELIGHT_RATE_LIMITS", DEFAULT_RATE_LIMITS)
-            unknown = set(parse_rates(rates)) - {*ROLES, "anonymous"}
+            unknown = set(parse_rates(rates)) - {*ROLES, "anonymous", "auth_failures"}
         except ValueError as exc:
             raise SettingsError(f"BLUELIGHT_RATE_LIMITS: {exc}") from None
         if unknown:

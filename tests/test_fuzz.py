@@ -31,6 +31,7 @@ from tests.conftest import token
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOMY = ",".join(f"{r}=100000/100000" for r in ("ingest", "control_room", "admin", "officer",
+                                                 "auth_failures",
                                                  "anonymous"))
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from server.security import oidc
-from server.settings import Settings, SettingsError
+from server.settings import DEFAULT_RATE_LIMITS, Settings, SettingsError
 from tests.conftest import Api, ApiFactory, eventually
 
 ISSUER, AUDIENCE = "https://idp.police.example", "bluelight"
@@ -73,7 +73,9 @@ async def oidc_api(make_api: ApiFactory, settings: Settings,
     return await make_api(settings=replace(
         settings, auth="oidc", oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
         oidc_jwks_url=idp[1], oidc_role_claim="groups",
-        oidc_role_map=(("bluelight-control", "control_room"), ("bluelight-admins", "admin"))))
+        oidc_role_map=(("bluelight-control", "control_room"), ("bluelight-admins", "admin")),
+        # These tests send floods of bad tokens on purpose; the failure limit has its own test.
+        rate_limits=DEFAULT_RATE_LIMITS + ",auth_failures=1000/1000"))
 
 
 def bearer(token: str) -> dict[str, str]:

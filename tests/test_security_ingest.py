@@ -200,3 +200,20 @@ async def test_source_delete_notice_removes_the_text(api: Api) -> None:
     unknown = await api.post("/v1/reports/deletions", {"source": "x", "external_id": "zz"},
                              role="ingest")
     assert unknown.body == {"found": False, "id": None}
+
+
+async def test_a_flood_of_forged_signatures_is_cut_off_before_auth(api: Api) -> None:
+    """Issue 14, item 9: 3,000 bad signatures each cost a check and an audit row."""
+    key = await new_key(api)
+    body = json.dumps(post("he has a knife", "f1")).encode()
+    forged = {**signed(key, body), "X-Bluelight-Signature": "0" * 64}
+    statuses = [(await api.call("POST", "/v1/reports", data=body, headers=forged)).status
+                for _ in range(30)]
+    assert statuses[:20] == [401] * 20 and statuses[20:] == [429] * 10, statuses
+    r = await api.call("POST", "/v1/reports", data=body, headers=forged)
+    assert r.status == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.body["code"] == "rate_limited"
+    # Valid credentials from the same address still work (a proxy may front many clients).
+    audit = (await api.get("/v1/audit?limit=1000", role="admin")).body["items"]
+    actions = [e["action"] for e in audit]
+    assert actions.count("auth_rejected") == 20 and actions.count("auth_rejected_flood") == 1

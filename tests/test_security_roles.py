@@ -26,7 +26,7 @@ async def roomy(make_api: ApiFactory, settings: Settings) -> Api:
     """An app whose rate limits do not get in the way of sweeping every route."""
     return await make_api(settings=replace(
         settings, rate_limits="ingest=1000/1000,control_room=1000/1000,admin=1000/1000,"
-                              "officer=1000/1000,anonymous=1000/1000"))
+                              "officer=1000/1000,anonymous=1000/1000,auth_failures=1000/1000"))
 
 
 async def test_every_role_against_every_route(roomy: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from aiohttp import web
@@ -11,12 +12,22 @@ from .. import keys
 from ..auth import Forbidden, Unauthorized
 from ..domain.model import Principal, Role
 from ..security import signatures
+from ..security.ratelimit import Rate
+from .problem import problem
 from .routing import Handler
 
 log = logging.getLogger(__name__)
 PRINCIPAL = web.RequestKey("principal", Principal)
 KEY_HEADER, TS_HEADER, SIG_HEADER = ("X-Bluelight-Key", "X-Bluelight-Timestamp",
                                      "X-Bluelight-Signature")
+
+
+class SignatureRejected(Unauthorized):
+    """A signed request that failed its check (audited, within the failure limit)."""
+
+    def __init__(self, kid: str, reason: str) -> None:
+        super().__init__(f"the signature was rejected: {reason}")
+        self.kid, self.reason = kid, reason
 
 
 async def _signed(request: web.Request) -> Principal:
@@ -30,11 +41,7 @@ async def _signed(request: web.Request) -> Principal:
                                                             time.time()):
             raise signatures.SignatureError("this signature was already used (a replay)")
     except (signatures.SignatureError, Unauthorized) as exc:
-        # Logged and audited, never stored: the body is dropped with the request.
-        log.warning("rejected a signed request for key %r from %s: %s", kid, request.remote, exc)
-        await request.app[keys.AUDIT].record(None, "auth_rejected", request.path,
-                                             request.remote, {"key": kid, "reason": str(exc)})
-        raise Unauthorized(f"the signature was rejected: {exc}") from None
+        raise SignatureRejected(kid, str(exc)) from None  # audited by auth_middleware
     return principal
 
 
@@ -61,6 +68,14 @@ def route_roles(request: web.Request) -> frozenset[Role] | None:
     return table[key]
 
 
+# Failed authentications per client address (`auth_failures` in BLUELIGHT_RATE_LIMITS,
+# default a burst of 20, then one every 10 s). Past that the address gets 429 before any
+# credential is checked or any audit row written, so a flood of forged signatures costs
+# neither CPU nor the audit log (which keeps the first `burst` and one note per flood).
+AUTH_FAILURES = Rate(per_s=0.1, burst=20.0)
+FLOOD_NOTE = Rate(per_s=1 / 600, burst=1.0)
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Check the caller against the roles the matched route declares."""
@@ -69,12 +84,46 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     roles = route_roles(request)
     if roles is None:
         return await handler(request)
-    principal = await authenticate(request)
+    try:
+        principal = await authenticate(request)
+    except Unauthorized as exc:
+        wait = await _failed(request, exc)
+        if wait > 0:
+            return problem(429, "rate_limited", "too many failed authentications from this "
+                           "address; wait before trying again",
+                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        raise
     if principal.role not in roles:
         allowed = ", ".join(sorted(r.value for r in roles))
         raise Forbidden(f"role {principal.role.value!r} may not call this route ({allowed} may)")
     request[PRINCIPAL] = principal
     return await handler(request)
+
+
+async def _failed(request: web.Request, exc: Unauthorized) -> float:
+    """Count a failed authentication against the client's address. Within the limit it is
+    logged and (a signature) audited as before; past it the answer is 429 and nothing is
+    written but one note per flood, so forged requests cannot fill the audit log. Valid
+    credentials are never refused by address (several clients may share one, behind a
+    proxy or NAT)."""
+    limiter, now = request.app[keys.RATE_LIMITER], time.monotonic()
+    failures = request.app[keys.AUTH_FAILURES]
+    wait = limiter.take(f"authfail:{request.remote}", failures, now)
+    audit = request.app[keys.AUDIT]
+    if wait == 0:
+        if isinstance(exc, SignatureRejected):
+            # Logged and audited, never stored: the body is dropped with the request.
+            log.warning("rejected a signed request for key %r from %s: %s", exc.kid,
+                        request.remote, exc.reason)
+            await audit.record(None, "auth_rejected", request.path, request.remote,
+                               {"key": exc.kid, "reason": exc.reason})
+    elif limiter.take(f"authflood:{request.remote}", FLOOD_NOTE, now) == 0:
+        log.warning("answering 429 to %s after repeated failed authentications",
+                    request.remote)
+        await audit.record(None, "auth_rejected_flood", request.path, request.remote,
+                           {"allowed": f"{failures.burst:g} failures, then one every "
+                                       f"{1 / failures.per_s:g} s"})
+    return wait
 
 
 def principal_of(request: web.Request) -> Principal:
