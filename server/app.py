@@ -167,6 +167,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     async def repair() -> None:
         await reports_service.regroup_orphans()
         await escalation.start_waiting()
+        await escalation.redeliver()
 
     scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}

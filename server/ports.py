@@ -209,6 +209,10 @@ class Store(SecurityStore, Protocol):
         """Pending alerts sent to this officer."""
         ...
 
+    async def pending_alerts(self, limit: int = 200) -> list[Alert]:
+        """Alerts still waiting for an acknowledgement, oldest first."""
+        ...
+
     async def put_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         """Insert or replace delivery records."""
         ...

@@ -132,6 +132,7 @@ async def test_steps_queue_and_alerts_queries(store: Store) -> None:
     assert await store.pending_steps() == [(inc.id, 3, T0 + timedelta(seconds=30))]
     assert [x.id for x in await store.open_alerts_for("o1")] == [a.id]
     assert await store.open_alerts_for("o9") == []
+    assert [x.id for x in await store.pending_alerts()] == [a.id]
     assert [x.id for x in await store.list_alerts(inc.id)] == [a.id]
     esc = replace(other, status=IncidentStatus.ESCALATED, escalated_at=T0)
     await store.commit_transition(Transition(esc))
@@ -145,6 +146,7 @@ async def test_steps_queue_and_alerts_queries(store: Store) -> None:
     assert stored_inc is not None
     await store.commit_transition(Transition(replace(stored_inc, next_step_at=None), (closed,)))
     assert await store.open_alerts_for("o1") == []
+    assert await store.pending_alerts() == []
     assert await store.due_steps(T0 + timedelta(days=1)) == []
 
 

@@ -176,6 +176,17 @@ class Escalation:
             inc, cur, actor, note, self._clock.now(), outcome))
         return t.incident
 
+    async def redeliver(self) -> int:
+        """Push again what a dead process left unpushed, for every pending alert (the
+        sweep runs this on every instance, so also right after a restart)."""
+        pushed = 0
+        for alert in await self._store.pending_alerts():
+            inc = await self._store.get_incident(alert.incident_id)
+            if inc is not None and inc.current_alert_id == alert.id:
+                name = self._geofence.names.get(inc.neighbourhood_id or "")
+                pushed += await self._notifier.redeliver(alert, inc, name)
+        return pushed
+
     async def start_waiting(self) -> None:
         """Start incidents that need action but never started (a crash after ingest)."""
         for prio in self._policy.acting_priorities():

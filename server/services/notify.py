@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..domain.records import Alert, Delivery, Incident, new_id
 from ..ports import Clock, Push, PushMessage, PushOutcome, Store
@@ -14,6 +15,11 @@ from .tasks import TaskSet
 
 log = logging.getLogger(__name__)
 SUMMARY_CHARS = 140
+# A pending alert this young is still being pushed by the process that created it.
+SETTLE = timedelta(seconds=5)
+# A delivery not updated for this long was left by a process that died (a live one records
+# each attempt; backoff waits at most RetryPolicy.max_s between them).
+STALE = timedelta(seconds=20)
 
 
 @dataclass(frozen=True)
@@ -26,15 +32,20 @@ class RetryPolicy:
 
 
 class Notifier:
-    """Sends alert, taken and closed pushes in the background and records each delivery."""
+    """Sends alert, taken and closed pushes in the background and records each delivery.
+
+    An alert's pushes are made at least once: `redeliver` (run by the sweep on every
+    instance, and so at start-up) pushes again to each device of a pending alert that has
+    no delivery record, or whose record was left unfinished by a process that died."""
 
     def __init__(self, store: Store, push: Push, clock: Clock, tasks: TaskSet,
                  retry: RetryPolicy | None = None) -> None:
         self._store, self._push, self._clock, self._tasks = store, push, clock, tasks
         self._retry = retry or RetryPolicy()
+        self._inflight: set[str] = set()  # alert ids this process is pushing now
 
-    def alert(self, alert: Alert, incident: Incident, neighbourhood: str | None) -> None:
-        """Push a new alert to every device of every recipient."""
+    def _alert_message(self, alert: Alert, incident: Incident, neighbourhood: str | None
+                       ) -> tuple[dict[str, str], datetime, str, str]:
         deadline = alert.deadline or self._clock.now() + timedelta(minutes=5)
         data = {"type": "alert", "alert_id": alert.id, "incident_id": incident.id,
                 "priority": incident.priority.value, "category": incident.category.value,
@@ -44,8 +55,42 @@ class Notifier:
         title = f"{incident.priority.value} {incident.category.value.replace('_', ' ')}"
         if neighbourhood:
             title += f" in {neighbourhood}"
-        self._spawn(alert, alert.recipients, "alert", data, deadline, title,
-                    incident.summary[:SUMMARY_CHARS])
+        return data, deadline, title, incident.summary[:SUMMARY_CHARS]
+
+    def alert(self, alert: Alert, incident: Incident, neighbourhood: str | None) -> None:
+        """Push a new alert to every device of every recipient."""
+        data, deadline, title, body = self._alert_message(alert, incident, neighbourhood)
+        self._spawn(alert, alert.recipients, "alert", data, deadline, title, body)
+
+    async def redeliver(self, alert: Alert, incident: Incident,
+                        neighbourhood: str | None) -> int:
+        """Push a pending alert again to each device that has no finished delivery; the
+        number of devices pushed. Skipped while this process is pushing it, in the first
+        seconds of the alert (its own push is being set up) and after its deadline."""
+        now = self._clock.now()
+        if (alert.id in self._inflight or now - alert.created_at < SETTLE
+                or (alert.deadline is not None and alert.deadline <= now)):
+            return 0
+        devices = await self._store.devices_for(list(alert.recipients))
+        records = {d.token: d for d in await self._store.list_deliveries([alert.id])
+                   if d.kind == "alert"}
+        todo = []
+        for device in devices:
+            old = records.get(device.token)
+            if old is None:
+                todo.append(Delivery(id=new_id("dlv", now), alert_id=alert.id,
+                                     officer_id=device.officer_id, token=device.token,
+                                     kind="alert", status="pending", created_at=now,
+                                     updated_at=now))
+            elif old.status in ("pending", "retrying") and now - old.updated_at > STALE:
+                todo.append(replace(old, status="pending", updated_at=now))
+        if todo:
+            log.warning("alert %s: pushing again to %d device(s) left unpushed", alert.id,
+                        len(todo))
+            data, deadline, title, body = self._alert_message(alert, incident, neighbourhood)
+            self._start(alert, self._send(alert, todo, data, deadline, title, body),
+                        "repush")
+        return len(todo)
 
     def closed(self, alert: Alert, kind: str, recipients: Sequence[str], **extra: str) -> None:
         """Tell recipients their alert is no longer theirs (taken, expired, cancelled)."""
@@ -56,8 +101,21 @@ class Notifier:
 
     def _spawn(self, alert: Alert, recipients: Sequence[str], kind: str, data: dict[str, str],
                until: datetime, title: str | None = None, body: str | None = None) -> None:
-        self._tasks.spawn(self._deliver(alert, recipients, kind, data, until, title, body),
-                          name=f"push-{kind}-{alert.id}")
+        self._start(alert, self._deliver(alert, recipients, kind, data, until, title, body),
+                    kind)
+
+    def _start(self, alert: Alert, work: Coroutine[Any, Any, None], kind: str) -> None:
+        if kind in ("alert", "repush"):
+            self._inflight.add(alert.id)
+
+        async def run() -> None:
+            try:
+                await work
+            finally:
+                if kind in ("alert", "repush"):
+                    self._inflight.discard(alert.id)
+
+        self._tasks.spawn(run(), name=f"push-{kind}-{alert.id}")
 
     async def _deliver(self, alert: Alert, recipients: Sequence[str], kind: str,
                        data: dict[str, str], until: datetime, title: str | None,
@@ -70,6 +128,11 @@ class Notifier:
         records = [Delivery(id=new_id("dlv", now), alert_id=alert.id, officer_id=d.officer_id,
                             token=d.token, kind=kind, status="pending", created_at=now,
                             updated_at=now) for d in devices]
+        await self._send(alert, records, data, until, title, body)
+
+    async def _send(self, alert: Alert, records: list[Delivery], data: dict[str, str],
+                    until: datetime, title: str | None, body: str | None) -> None:
+        """Record the deliveries, then send with backoff until each is done or given up."""
         await self._store.put_deliveries(records)
         attempt = 0
         while records:
@@ -99,7 +162,7 @@ class Notifier:
         done: list[Delivery] = []
         for r, o in zip(records, outcomes, strict=True):
             status = {"sent": "sent", "retry": "retrying"}.get(o.status, "failed")
-            updated = replace(r, status=status, attempts=attempt, updated_at=now,
+            updated = replace(r, status=status, attempts=r.attempts + 1, updated_at=now,
                               message_id=o.message_id, error_code=o.error_code)
             (again if o.status == "retry" else done).append(updated)
             if o.status == "unregistered":

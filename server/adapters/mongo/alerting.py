@@ -199,6 +199,12 @@ class AlertingCollections(MongoBase):
                 "_id", 1).to_list(None)
         return [from_doc(Alert, d) for d in docs]
 
+    async def pending_alerts(self, limit: int = 200) -> list[Alert]:
+        """Alerts still waiting for an acknowledgement, oldest first."""
+        docs = await self.col("alerts").find({"status": AlertStatus.PENDING.value}).sort(
+            "_id", 1).limit(limit).to_list(None)
+        return [from_doc(Alert, d) for d in docs]
+
     async def put_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         """Insert or replace delivery records."""
         for d in deliveries:

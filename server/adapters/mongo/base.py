@@ -23,6 +23,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
                   ([("status", ASCENDING), ("escalated_at", ASCENDING)], {}),
                   ([("status", ASCENDING), ("priority", ASCENDING)], {})],
     "alerts": [([("recipients", ASCENDING), ("status", ASCENDING)], {}),
+               ([("status", ASCENDING), ("_id", ASCENDING)], {}),
                ([("incident_id", ASCENDING)], {})],
     "deliveries": [([("alert_id", ASCENDING)], {})],
     "events": [([("incident_id", ASCENDING), ("_id", ASCENDING)], {})],

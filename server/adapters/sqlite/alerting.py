@@ -204,6 +204,12 @@ class AlertingTables(SqliteBase):
             (officer_id, AlertStatus.PENDING.value))
         return [from_doc(Alert, json.loads(r[0])) for r in rows]
 
+    async def pending_alerts(self, limit: int = 200) -> list[Alert]:
+        """Alerts still waiting for an acknowledgement, oldest first."""
+        rows = await self._fetchall("SELECT doc FROM alerts WHERE status = ? ORDER BY id LIMIT ?",
+                                    (AlertStatus.PENDING.value, limit))
+        return [from_doc(Alert, json.loads(r[0])) for r in rows]
+
     async def put_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         """Insert or replace delivery records."""
         rows = [(d.id, d.alert_id, json.dumps(to_doc(d))) for d in deliveries]

@@ -133,3 +133,10 @@ MIGRATIONS.append(
         ON incidents (neighbourhood_id, category, status, last_seen_at);
     """
 )
+
+MIGRATIONS.append(
+    # 5: the redelivery worker looks for pending alerts every sweep.
+    """
+    CREATE INDEX alerts_status ON alerts (status, id);
+    """,
+)
