@@ -18,6 +18,8 @@ from .notify import Notifier
 from .scheduler import StepScheduler
 
 log = logging.getLogger(__name__)
+# How often the sweep looks for pushes a dead process left undone.
+REDELIVER_EVERY = timedelta(seconds=5)
 MAX_ATTEMPTS = 8  # re-reads after losing a version race before giving up to the sweep
 ASSIGNMENT_ACK = timedelta(minutes=2)
 
@@ -29,6 +31,7 @@ class Escalation:
                  clock: Clock, timer: StepScheduler, feed: EventFeed) -> None:
         self._store, self._policy, self._notifier = store, policy, notifier
         self._geofence, self._clock, self._timer, self._feed = geofence, clock, timer, feed
+        self._redelivered_at: datetime | None = None
 
     async def _commit(self, t: Transition) -> bool:
         if not await self._store.commit_transition(t):
@@ -178,7 +181,12 @@ class Escalation:
 
     async def redeliver(self) -> int:
         """Push again what a dead process left unpushed, for every pending alert (the
-        sweep runs this on every instance, so also right after a restart)."""
+        sweep runs this on every instance, so also right after a restart; at most every
+        REDELIVER_EVERY, as a delivery counts as abandoned only after 20 s)."""
+        now = self._clock.now()
+        if self._redelivered_at is not None and now - self._redelivered_at < REDELIVER_EVERY:
+            return 0
+        self._redelivered_at = now
         pushed = 0
         for alert in await self._store.pending_alerts():
             inc = await self._store.get_incident(alert.incident_id)
