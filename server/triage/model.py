@@ -154,15 +154,17 @@ class TriageModel:
                           category_p=float(probs[best]), cues=cues)
 
     def _cues(self, idx: Ints, contribution: Floats, top: int) -> tuple[str, ...]:
-        """The word n-grams that pushed the score up most, leaving out filler words."""
+        """The word n-grams that pushed the score up most: phrases of words only (no
+        punctuation or generic digits), not made of filler words alone."""
         terms = self.features.word.terms
         out: list[str] = []
         for k in np.argsort(-contribution):
             if contribution[k] <= CUE_MIN or len(out) == top:
                 break
-            term = terms[idx[k]]
-            if not all(w in FILLER or not w.isalpha() for w in term.split()):
-                out.append(term)
+            parts = terms[idx[k]].split()
+            if (all(any(ch.isalpha() for ch in w) for w in parts)
+                    and not all(w in FILLER for w in parts)):
+                out.append(" ".join(parts))
         return tuple(out)
 
     # -- persistence ------------------------------------------------------------------
