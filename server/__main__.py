@@ -27,6 +27,19 @@ from .triage import cli as triage_cli
 from .triage.corpus import CorpusError
 from .triage.triager import ModelError
 
+# A minted token cannot be revoked before it expires: keep its life to a week at most.
+MAX_TTL_S = 7 * 24 * 3600
+
+
+def _ttl(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds") from None
+    if not 60 <= value <= MAX_TTL_S:
+        raise argparse.ArgumentTypeError(f"must be between 60 and {MAX_TTL_S} seconds")
+    return value
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
@@ -35,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="mint a bearer token for the embedded auth")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--sub", required=True, help="subject: a user or officer id")
-    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
+    token.add_argument("--ttl", type=_ttl, default=12 * 3600,
+                       help=f"seconds, 60 to {MAX_TTL_S} (default 12 h)")
     imp = sub.add_parser("import-neighbourhoods", help="import a GeoJSON FeatureCollection")
     imp.add_argument("file", type=Path)
     imp.add_argument("--id-property", required=True)

@@ -86,3 +86,11 @@ def test_cli_import_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert main(["import-neighbourhoods", str(tmp_path / "none.geojson"),
                  "--id-property", "a", "--name-property", "b"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ttl", ["0", "-5", "999999999", "soon"])
+def test_cli_token_lifetime_is_bounded(ttl: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14, item 11: `server token` accepted any lifetime, and a token cannot be revoked."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["token", "--role", "admin", "--sub", "x", "--ttl", ttl])
+    assert exit_.value.code == 2 and "--ttl" in capsys.readouterr().err
