@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="mint a bearer token for the embedded auth")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--sub", required=True, help="subject: a user or officer id")
+    token.add_argument("--source", action="append", default=[], dest="sources",
+                       help="an ingest token may write only this source (repeatable)")
     token.add_argument("--ttl", type=_ttl, default=12 * 3600,
                        help=f"seconds, 60 to {MAX_TTL_S} (default 12 h)")
     imp = sub.add_parser("import-neighbourhoods", help="import a GeoJSON FeatureCollection")
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_verify_audit(settings, args.anchor))
         if args.command == "token":
             print(mint_token(settings.resolve_jwt_secret(), sub=args.sub, role=Role(args.role),
-                             now=SystemClock().now(), ttl_s=args.ttl))
+                             now=SystemClock().now(), ttl_s=args.ttl, sources=args.sources))
             return 0
         return asyncio.run(_import(settings, args))
     except (SettingsError, StoreInUse) as exc:

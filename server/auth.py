@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -9,6 +10,7 @@ import jwt
 
 from .domain.errors import DomainError
 from .domain.model import Principal, Role
+from .domain.sources import normalise_source
 
 ISSUER = "bluelight"
 ALGORITHM = "HS256"
@@ -30,10 +32,21 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
-def mint_token(secret: str, *, sub: str, role: Role, now: datetime, ttl_s: int) -> str:
-    """Sign a token for `sub` acting as `role`, valid for `ttl_s` seconds."""
-    claims = {"iss": ISSUER, "sub": sub, "role": role.value, "iat": int(now.timestamp()),
-              "exp": int((now + timedelta(seconds=ttl_s)).timestamp())}
+class SourceNotAllowed(Forbidden):
+    """An ingest credential bound to other sources."""
+
+    code = "source_not_allowed"
+
+
+def mint_token(secret: str, *, sub: str, role: Role, now: datetime, ttl_s: int,
+               sources: Sequence[str] = ()) -> str:
+    """Sign a token for `sub` acting as `role`, valid for `ttl_s` seconds (an ingest token
+    may be bound to the sources it writes)."""
+    claims: dict[str, object] = {
+        "iss": ISSUER, "sub": sub, "role": role.value, "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl_s)).timestamp())}
+    if sources:
+        claims["sources"] = sorted({normalise_source(s) for s in sources})
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -76,4 +89,9 @@ class TokenVerifier:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
             raise Unauthorized("the token's sub must be a non-empty string")
-        return Principal(sub=sub, role=role)
+        bound = claims.get("sources")
+        if bound is not None and not (isinstance(bound, list)
+                                      and all(isinstance(s, str) for s in bound)):
+            raise Unauthorized("the token's sources must be a list of names")
+        return Principal(sub=sub, role=role,
+                         sources=None if bound is None else frozenset(bound))

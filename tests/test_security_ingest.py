@@ -14,12 +14,13 @@ import pytest
 from server import keys
 from server.__main__ import main
 from server.adapters.sqlite.store import SqliteStore
-from server.domain.model import Officer
+from server.auth import mint_token
+from server.domain.model import Officer, Role
 from server.security.signatures import sign
 from server.services.retention import Retention
 from server.settings import Settings
 from tests.alerting_world import WHITEHALL, neighbourhood, post
-from tests.conftest import Api, ApiFactory
+from tests.conftest import SECRET, Api, ApiFactory
 
 
 async def new_key(api: Api) -> dict[str, str]:
@@ -217,3 +218,35 @@ async def test_a_flood_of_forged_signatures_is_cut_off_before_auth(api: Api) -> 
     audit = (await api.get("/v1/audit?limit=1000", role="admin")).body["items"]
     actions = [e["action"] for e in audit]
     assert actions.count("auth_rejected") == 20 and actions.count("auth_rejected_flood") == 1
+
+
+async def test_credentials_bound_to_sources_cannot_touch_other_connectors_posts(
+        api: Api) -> None:
+    """Issue 14, item 10: any ingest credential could delete or probe another's posts."""
+    r = await api.post("/v1/api-keys", {"name": "masto", "sources": ["Mastodon"]}, role="admin")
+    assert r.status == 201 and r.body["sources"] == ["mastodon"]
+    masto = {"X-API-Key": r.body["key"]}
+    other = await api.post("/v1/reports", post("he has a knife", "b1"), role="ingest")  # "x"
+    assert other.status == 201
+    mine = await api.post("/v1/reports", {**post("lovely day", "m1"), "source": "mastodon"},
+                          headers=masto)
+    assert mine.status == 201
+    probe = await api.post("/v1/reports", post("he has a knife", "b1"), headers=masto)
+    assert probe.status == 403 and probe.body["code"] == "source_not_allowed"
+    assert "incident_id" not in probe.body  # the other connector's post is not revealed
+    gone = await api.post("/v1/reports/deletions", {"source": "x", "external_id": "b1"},
+                          headers=masto)
+    assert gone.status == 403
+    batch = await api.post("/v1/reports/batch", [
+        {**post("hi", "m2"), "source": "MASTODON"}, post("hi", "b2")], headers=masto)
+    assert [x["status"] for x in batch.body["results"]] == [201, 403]
+    incident = (await api.get(f"/v1/incidents/{other.body['incident_id']}",
+                              role="control_room")).body
+    assert incident["reports"][0]["text"] == "he has a knife"  # untouched
+    bound = mint_token(SECRET, sub="bsky-bot", role=Role.INGEST, now=datetime.now(UTC),
+                       ttl_s=600, sources=["bluesky"])
+    r = await api.post("/v1/reports", post("hi", "t1"),
+                       headers={"Authorization": f"Bearer {bound}"})
+    assert r.status == 403 and r.body["code"] == "source_not_allowed"
+    listed = (await api.get("/v1/api-keys", role="admin")).body["items"]
+    assert [k["sources"] for k in listed] == [["mastodon"]]

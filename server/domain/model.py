@@ -38,6 +38,12 @@ class Principal:
 
     sub: str
     role: Role
+    # The sources an ingest credential may write (normalised names); None: any source.
+    sources: frozenset[str] | None = None
+
+    def may_write(self, source: str) -> bool:
+        """True if this caller may store or delete posts of `source` (normalised)."""
+        return self.sources is None or source in self.sources
 
 
 @dataclass(frozen=True)

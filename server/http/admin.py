@@ -17,7 +17,8 @@ from .routing import ADMIN, Route
 def key_json(k: ApiKey) -> dict[str, Any]:
     """A key as listed: never the key or its signing secret."""
     return {"id": k.id, "name": k.name, "role": k.role, "created_at": k.created_at,
-            "created_by": k.created_by, "revoked_at": k.revoked_at}
+            "created_by": k.created_by, "revoked_at": k.revoked_at,
+            "sources": list(k.sources) or None}
 
 
 def audit_json(e: AuditEntry) -> dict[str, Any]:
@@ -31,7 +32,8 @@ async def create_key(request: web.Request) -> web.Response:
     """A new connector key; the key and signing secret are shown this once only."""
     body = await read_json(request)
     record, plaintext, signing = await request.app[keys.API_KEYS].create(
-        body["name"].strip(), principal_of(request).sub, request.app[keys.CLOCK].now())
+        body["name"].strip(), principal_of(request).sub, request.app[keys.CLOCK].now(),
+        body.get("sources") or ())
     return json_response({**key_json(record), "key": plaintext, "signing_secret": signing}, 201)
 
 

@@ -9,9 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from .. import keys
+from ..auth import SourceNotAllowed
 from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..domain.sources import normalise_source
 from ..services.reports import Ingested
+from .auth import principal_of
 from .io import (
     NonFiniteNumber,
     UnsupportedMediaType,
@@ -38,8 +40,16 @@ def ingested_json(i: Ingested) -> dict[str, Any]:
             "duplicate": not i.created}
 
 
+def _check_source(request: web.Request, source: str) -> None:
+    """A credential bound to sources writes and deletes only their posts (one connector
+    can neither delete nor probe another's)."""
+    if not principal_of(request).may_write(normalise_source(source)):
+        raise SourceNotAllowed(f"this credential may not write posts of source {source!r}")
+
+
 async def _ingest_one(request: web.Request, item: Any) -> Ingested:
     request.app[keys.REQUEST_VALIDATOR].validate("POST", "/v1/reports", item)
+    _check_source(request, item["source"])
     return await request.app[keys.REPORTS].ingest(item)
 
 
@@ -141,6 +151,7 @@ async def post_batch(request: web.Request) -> web.Response:
 async def post_deletion(request: web.Request) -> web.Response:
     """The source deleted a post: remove its text and author (the incident is kept)."""
     body = await read_json(request)
+    _check_source(request, body["source"])
     redacted = await request.app[keys.STORE].redact_report(normalise_source(body["source"]),
                                                            body["external_id"])
     return json_response({"found": redacted is not None,

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -21,6 +22,7 @@ from cryptography.fernet import Fernet
 from ..auth import Unauthorized
 from ..domain.errors import NotFound
 from ..domain.model import Principal, Role
+from ..domain.sources import normalise_source
 
 PREFIX = "blk"
 CACHE_S = 5.0  # a revoked key stops working on every instance within this long
@@ -38,6 +40,7 @@ class ApiKey:
     created_by: str
     role: str = Role.INGEST.value
     revoked_at: datetime | None = None
+    sources: tuple[str, ...] = ()  # normalised source names it may write; empty: any
 
 
 class ApiKeyStore(Protocol):
@@ -70,14 +73,17 @@ class ApiKeys:
         self._fernet = Fernet(base64.urlsafe_b64encode(digest))
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
 
-    async def create(self, name: str, actor: str, now: datetime) -> tuple[ApiKey, str, str]:
-        """A new key: (record, the key to send as X-API-Key, the webhook signing secret)."""
+    async def create(self, name: str, actor: str, now: datetime,
+                     sources: Sequence[str] = ()) -> tuple[ApiKey, str, str]:
+        """A new key: (record, the key to send as X-API-Key, the webhook signing secret),
+        bound to `sources` if any are given."""
         kid = secrets.token_hex(6)
         plaintext = f"{PREFIX}_{kid}_{secrets.token_urlsafe(32)}"
         signing = secrets.token_urlsafe(32)
         record = ApiKey(id=kid, name=name, key_hash=_hash(plaintext),
                         signing_secret_enc=self._fernet.encrypt(signing.encode()).decode(),
-                        created_at=now, created_by=actor)
+                        created_at=now, created_by=actor,
+                        sources=tuple(sorted({normalise_source(s) for s in sources})))
         await self._store.put_api_key(record)
         return record, plaintext, signing
 
@@ -114,10 +120,15 @@ class ApiKeys:
         record = await self._active(parts[1])
         if not hmac.compare_digest(record.key_hash, _hash(plaintext)):
             raise Unauthorized("the API key is unknown or revoked")
-        return Principal(sub=f"apikey:{record.id}", role=Role(record.role))
+        return _principal(record)
 
     async def signing_secret(self, kid: str) -> tuple[Principal, str]:
         """The principal and webhook signing secret of an active key."""
         record = await self._active(kid)
         secret = self._fernet.decrypt(record.signing_secret_enc.encode()).decode()
-        return Principal(sub=f"apikey:{record.id}", role=Role(record.role)), secret
+        return _principal(record), secret
+
+
+def _principal(record: ApiKey) -> Principal:
+    return Principal(sub=f"apikey:{record.id}", role=Role(record.role),
+                     sources=frozenset(record.sources) if record.sources else None)
