@@ -132,6 +132,15 @@ def test_cli_check_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n")
     assert main(["triage", "eval", str(bad)]) == 2
+    # A file labelled elsewhere: `label` words, its own categories and kinds.
+    theirs = tmp_path / "theirs.jsonl"
+    theirs.write_text('{"text": "my dad collapsed and is not breathing", "label": "urgent", '
+                      '"category": "cardiac", "kind": "elderly"}\n'
+                      '{"text": "having a blast at the beach", "label": 0}\n')
+    assert main(["triage", "eval", str(theirs), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["urgent"], figures["calm"]) == (1, 1)
+    assert "cardiac" in figures["recall_by_category"]
 
 
 def test_shipped_weights_are_package_data() -> None:

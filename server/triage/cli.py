@@ -104,7 +104,7 @@ def _eval(args: argparse.Namespace) -> int:
     if args.file is None:
         _, examples = corpus.split(corpus.load(corpus.corpus_files(args.corpus)))
     else:
-        examples = list(corpus.read_jsonl(args.file))
+        examples = list(corpus.read_jsonl(args.file, strict=False))
     s = summary(judge(triager, examples))
     print(json.dumps(s, indent=1) if args.json else report(s))
     return 0

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..domain.records import Category
 from ..domain.triage import normalise
@@ -52,35 +53,53 @@ class Example:
         return int.from_bytes(digest[:8], "big") % HOLDOUT_EVERY == 0
 
 
-def parse_line(raw: str, where: str) -> Example:
-    """One JSON line as an Example; CorpusError naming `where` if it is not one."""
+# Labels an evaluation file may use instead of `urgent: true/false`.
+_YES = {"urgent", "emergency", "alert", "true", "yes", "1", "positive"}
+_NO = {"calm", "not_urgent", "non_urgent", "not_an_emergency", "false", "no", "0", "negative"}
+
+
+def _label(doc: dict[str, Any]) -> bool | None:
+    for key in ("urgent", "label", "emergency"):
+        value = doc.get(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | str) and str(value).strip().lower() in _YES | _NO:
+            return str(value).strip().lower() in _YES
+    return None
+
+
+def parse_line(raw: str, where: str, strict: bool = True) -> Example:
+    """One JSON line as an Example; CorpusError naming `where` if it is not one. Not
+    `strict` (files to evaluate, labelled elsewhere): any category and kind, and `label`
+    ("urgent" / "calm", 1 / 0) instead of `urgent`."""
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise CorpusError(f"{where}: not JSON ({exc.msg})") from None
     if not isinstance(doc, dict):
         raise CorpusError(f"{where}: a line must be an object")
-    text, urgent, category = doc.get("text"), doc.get("urgent"), doc.get("category", "other")
+    text, category = doc.get("text"), str(doc.get("category") or "other")
+    urgent = doc.get("urgent") if strict else _label(doc)
     if not isinstance(text, str) or not text.strip():
         raise CorpusError(f"{where}: text must be a non-empty string")
     if not isinstance(urgent, bool):
         raise CorpusError(f"{where}: urgent must be true or false")
-    if category not in CATEGORIES:
+    kind = str(doc.get("kind") or "")
+    if strict and category not in CATEGORIES:
         raise CorpusError(f"{where}: unknown category {category!r}")
-    kind = doc.get("kind", "")
-    if kind and kind not in (KINDS_URGENT if urgent else KINDS_CALM):
+    if strict and kind and kind not in (KINDS_URGENT if urgent else KINDS_CALM):
         raise CorpusError(f"{where}: kind {kind!r} does not fit urgent={urgent}")
     lang = doc.get("lang") or "en"
     return Example(text=text, urgent=urgent, category=category, kind=kind, lang=str(lang),
                    origin=str(doc.get("origin", "")))
 
 
-def read_jsonl(path: Path) -> Iterator[Example]:
-    """Every example in one JSONL file (blank lines skipped)."""
+def read_jsonl(path: Path, strict: bool = True) -> Iterator[Example]:
+    """Every example in one JSONL file (blank lines skipped); see parse_line."""
     with path.open(encoding="utf-8") as fh:
         for n, raw in enumerate(fh, 1):
             if raw.strip():
-                yield parse_line(raw, f"{path}:{n}")
+                yield parse_line(raw, f"{path}:{n}", strict)
 
 
 def corpus_files(root: Path) -> list[Path]:
