@@ -102,28 +102,28 @@ def _tweet_id(raw: str) -> str:
     return raw.strip().strip("'\"")
 
 
+def _csv_rows(snap: Snapshot, folder: str, suffix: str) -> Iterator[tuple[str, list[str]]]:
+    """(path, row) for every data row of the CSV files under folder ending in suffix."""
+    for path in snap.paths(folder):
+        if path.endswith(suffix):
+            rows = csv.reader(io.StringIO(snap.read(path)))
+            next(rows, None)  # the header
+            for row in rows:
+                yield path, row
+
+
 def crisislex_t6(snap: Snapshot) -> Iterator[tuple[str, str, str]]:
     """(origin, text, label) for every T6 tweet; label is on-topic or off-topic."""
-    for path in snap.paths(T6_DIR):
-        if not path.endswith("-ontopic_offtopic.csv"):
-            continue
-        rows = csv.reader(io.StringIO(snap.read(path)))
-        next(rows, None)
-        for row in rows:
-            if len(row) >= 3 and row[1].strip():
-                yield f"CrisisLexT6:{_event(path)}:{_tweet_id(row[0])}", row[1], row[2].strip()
+    for path, row in _csv_rows(snap, T6_DIR, "-ontopic_offtopic.csv"):
+        if len(row) >= 3 and row[1].strip():
+            yield f"CrisisLexT6:{_event(path)}:{_tweet_id(row[0])}", row[1], row[2].strip()
 
 
 def crisislex_t26(snap: Snapshot) -> Iterator[tuple[str, str]]:
     """(origin, text) for every labelled T26 tweet."""
-    for path in snap.paths(T26_DIR):
-        if not path.endswith("-tweets_labeled.csv"):
-            continue
-        rows = csv.reader(io.StringIO(snap.read(path)))
-        next(rows, None)
-        for row in rows:
-            if len(row) >= 2 and row[1].strip():
-                yield f"CrisisLexT26:{_event(path)}:{_tweet_id(row[0])}", row[1]
+    for path, row in _csv_rows(snap, T26_DIR, "-tweets_labeled.csv"):
+        if len(row) >= 2 and row[1].strip():
+            yield f"CrisisLexT26:{_event(path)}:{_tweet_id(row[0])}", row[1]
 
 
 def kaggle(snap: Snapshot, path: str) -> Iterator[tuple[str, str, str]]:
