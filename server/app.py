@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -18,7 +19,17 @@ from .adapters.sqlite import owner
 from .adapters.sqlite.store import SqliteStore
 from .auth import TokenVerifier, Verifier
 from .domain.grouping import GroupingRules
-from .http import admin, alerts, events, health, incidents, neighbourhoods, officers, reports
+from .http import (
+    admin,
+    alerts,
+    events,
+    health,
+    incidents,
+    neighbourhoods,
+    officers,
+    reports,
+    sources,
+)
 from .http.auth import AUTH_FAILURES, auth_middleware
 from .http.guard import (
     audit_middleware,
@@ -40,6 +51,7 @@ from .services.audit import AuditLog
 from .services.escalation import Escalation
 from .services.feed import EventFeed
 from .services.geofence import GeofenceService
+from .services.intake import Intake
 from .services.neighbourhoods import NeighbourhoodService
 from .services.notify import Notifier
 from .services.officers import OfficerService
@@ -48,6 +60,8 @@ from .services.retention import Retention
 from .services.scheduler import StepScheduler
 from .services.tasks import TaskSet
 from .settings import Settings
+from .sources import config as sources_config
+from .sources.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +137,15 @@ async def _close_streams(app: web.Application) -> None:
     app[keys.FEED].close()
 
 
+async def _sources_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Started last and stopped first: no post arrives before the store and the timers are up,
+    # and every cursor is saved while the store is still open.
+    supervisor = app[keys.SOURCES]
+    supervisor.start()
+    yield
+    await supervisor.close()
+
+
 async def _timers_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[keys.SCHEDULER].start()
     yield
@@ -169,12 +192,17 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
         await escalation.start_waiting()
         await escalation.redeliver()
 
+    app[keys.SOURCES] = Supervisor(sources_config.build(
+        sources_config.load(settings.sources_file, os.environ),
+        Intake(reports_service, geofence, store), store, app[keys.AUDIT], clock), clock)
     scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}
-    for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin):
+    for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,
+                   sources):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)
-    for ctx in (_store_ctx, _push_ctx, _geofence_ctx, _timers_ctx, _retention_ctx):
+    for ctx in (_store_ctx, _push_ctx, _geofence_ctx, _timers_ctx, _retention_ctx,
+                _sources_ctx):
         app.cleanup_ctx.append(ctx)
     return app

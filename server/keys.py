@@ -21,6 +21,7 @@ from .services.reports import ReportService
 from .services.scheduler import StepScheduler
 from .services.tasks import TaskSet
 from .settings import Settings
+from .sources.supervisor import Supervisor
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
@@ -42,3 +43,4 @@ AUDIT = web.AppKey("audit", AuditLog)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 AUTH_FAILURES = web.AppKey("auth_failures", Rate)
 SEEN_SIGNATURES = web.AppKey("seen_signatures", SeenSignatures)
+SOURCES = web.AppKey("sources", Supervisor)

@@ -30,6 +30,18 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class CursorStore(Protocol):
+    """Where inbound sources keep their place in a stream (only sources use it)."""
+
+    async def get_cursor(self, source_id: str) -> str | None:
+        """The cursor last saved for a source, or None."""
+        ...
+
+    async def put_cursor(self, source_id: str, cursor: str, now: datetime) -> None:
+        """Save a source's cursor (replacing the previous one)."""
+        ...
+
+
 class SecurityStore(Protocol):
     """What the security features persist: keys, the audit log, retention."""
 
@@ -62,7 +74,7 @@ class SecurityStore(Protocol):
         ...
 
 
-class Store(SecurityStore, Protocol):
+class Store(SecurityStore, CursorStore, Protocol):
     """Everything the domain persists. A returned call means the change is committed."""
 
     async def open(self) -> None:

@@ -40,6 +40,7 @@ class Settings:
     fcm_access_token: str | None = None
     policy_file: Path | None = None
     triage_rules_file: Path | None = None
+    sources_file: Path | None = None      # built-in sources (absent: none)
     triage_model_dir: Path | None = None  # a force's retrained model (default: the shipped one)
     group_window_s: float = 900.0
     group_radius_m: float = 500.0
@@ -119,6 +120,7 @@ class Settings:
             policy_file=_file(env, "BLUELIGHT_POLICY_FILE"),
             triage_rules_file=_file(env, "BLUELIGHT_TRIAGE_RULES"),
             triage_model_dir=_model_dir(env, "BLUELIGHT_TRIAGE_MODEL"),
+            sources_file=_file(env, "BLUELIGHT_SOURCES_FILE"),
             group_window_s=_float(env, "BLUELIGHT_GROUP_WINDOW_S", 900.0, 1.0, 86400.0),
             group_radius_m=_float(env, "BLUELIGHT_GROUP_RADIUS_M", 500.0, 1.0, 100000.0),
             sweep_s=_float(env, "BLUELIGHT_SWEEP_S", 1.0, 0.05, 2.0),

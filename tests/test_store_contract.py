@@ -134,3 +134,12 @@ async def test_list_officers_ordered(store: Store) -> None:
 
 async def test_ping(store: Store) -> None:
     await store.ping()
+
+
+async def test_source_cursor_saved_and_replaced(store: Store) -> None:
+    assert await store.get_cursor("bsky") is None
+    await store.put_cursor("bsky", "1779719009157119", T0)
+    await store.put_cursor("masto", "109", T0)
+    await store.put_cursor("bsky", "1779719010000000", T0 + timedelta(seconds=1))
+    assert await store.get_cursor("bsky") == "1779719010000000"
+    assert await store.get_cursor("masto") == "109"

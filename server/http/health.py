@@ -30,9 +30,13 @@ async def readyz(request: web.Request) -> web.Response:
         return problem(503, "not_ready", "the store does not answer")
     if not geofence.loaded:
         return problem(503, "not_ready", "the geofence index is not loaded yet")
+    states: dict[str, int] = {}
+    for source in request.app[keys.SOURCES].snapshot():
+        states[str(source["state"])] = states.get(str(source["state"]), 0) + 1
     return json_response({"status": "ready", "store": "ok",
                           "geofence": {"neighbourhoods": len(geofence.names),
-                                       "version": geofence.version}})
+                                       "version": geofence.version},
+                          "sources": states})
 
 
 async def openapi_yaml(request: web.Request) -> web.FileResponse:

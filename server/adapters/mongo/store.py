@@ -7,13 +7,15 @@ from typing import Any
 from pymongo import AsyncMongoClient, uri_parser
 
 from .alerting import AlertingCollections
+from .cursors import CursorCollection
 from .registry import RegistryCollections
 from .security import SecurityCollections
 
 DEFAULT_DB = "bluelight"
 
 
-class MongoStore(SecurityCollections, AlertingCollections, RegistryCollections):
+class MongoStore(SecurityCollections, AlertingCollections, RegistryCollections,
+                 CursorCollection):
     """The Store port on one MongoDB database."""
 
     @classmethod

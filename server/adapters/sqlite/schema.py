@@ -140,3 +140,14 @@ MIGRATIONS.append(
     CREATE INDEX alerts_status ON alerts (status, id);
     """,
 )
+
+MIGRATIONS.append(
+    # 6: built-in sources keep their place in each stream.
+    """
+    CREATE TABLE source_cursors (
+        id TEXT PRIMARY KEY,
+        cursor TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
+)

@@ -19,6 +19,7 @@ from ...domain.model import (
 )
 from .alerting import AlertingTables
 from .base import SqliteBase
+from .cursors import CursorTable
 from .security import SecurityTables
 
 
@@ -53,7 +54,7 @@ def _officer(row: Any) -> Officer:
                    device_count=row[13])
 
 
-class SqliteStore(SecurityTables, AlertingTables, SqliteBase):
+class SqliteStore(SecurityTables, AlertingTables, CursorTable, SqliteBase):
     """The Store port on one SQLite file."""
 
     # Neighbourhoods

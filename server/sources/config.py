@@ -1,0 +1,97 @@
+"""The sources file (BLUELIGHT_SOURCES_FILE): which networks to read, and how.
+
+Secrets are never in the file: it names environment variables (`..._env` keys) and the
+values are read from the environment when the server starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..ports import Clock, CursorStore
+from ..services.audit import AuditLog
+from ..services.intake import Intake, Interest
+from .bluesky import JetstreamConfig, JetstreamSource
+from .supervisor import Source
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+TYPES = ("bluesky",)   # mastodon and x: see issue 10
+
+
+class SourcesError(ValueError):
+    """The sources file is wrong; the message says where."""
+
+
+def _interest(doc: Mapping[str, Any], where: str) -> Interest:
+    mentions, tags = doc.get("mentions", []), doc.get("hashtags", [])
+    for name, value in (("mentions", mentions), ("hashtags", tags)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SourcesError(f"{where}: {name} must be a list of strings")
+    return Interest.of(mentions, tags)
+
+
+def _backoff(doc: Mapping[str, Any], where: str) -> tuple[float, float]:
+    raw = doc.get("backoff", {}) or {}
+    try:
+        first, longest = float(raw.get("first_s", 1.0)), float(raw.get("max_s", 60.0))
+    except (TypeError, ValueError, AttributeError):
+        raise SourcesError(f"{where}: backoff needs numbers first_s and max_s") from None
+    if not 0 < first <= longest <= 3600:
+        raise SourcesError(f"{where}: backoff must have 0 < first_s <= max_s <= 3600")
+    return first, longest
+
+
+def parse(doc: Any, env: Mapping[str, str]) -> list[JetstreamConfig]:
+    """Validated source settings from the parsed YAML."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("sources", []), list):
+        raise SourcesError("the sources file needs a list under 'sources'")
+    out: list[JetstreamConfig] = []
+    seen: set[str] = set()
+    for i, item in enumerate(doc.get("sources", [])):
+        where = f"sources[{i}]"
+        if not isinstance(item, dict):
+            raise SourcesError(f"{where}: must be a mapping")
+        sid, kind = item.get("id"), item.get("type")
+        if not isinstance(sid, str) or not _ID.match(sid):
+            raise SourcesError(f"{where}: id must be 1-32 of a-z, 0-9, '_' and '-'")
+        if sid in seen:
+            raise SourcesError(f"{where}: id {sid!r} is used twice")
+        seen.add(sid)
+        if kind not in TYPES:
+            raise SourcesError(f"{where}: type {kind!r} is not one of {', '.join(TYPES)}")
+        for key, value in item.items():
+            if key.endswith("_env") and value not in env:
+                raise SourcesError(f"{where}: environment variable {value!r} is not set")
+        url = item.get("url")
+        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
+            raise SourcesError(f"{where}: url must be a ws:// or wss:// Jetstream address")
+        out.append(JetstreamConfig(
+            id=sid, url=url, interest=_interest(item, where),
+            ping_s=float(item.get("ping_s", 20.0)), silence_s=float(item.get("silence_s", 60.0)),
+            backoff=_backoff(item, where)))
+    return out
+
+
+def load(path: Path | None, env: Mapping[str, str]) -> list[JetstreamConfig]:
+    """The sources in the file (none without a file)."""
+    if path is None:
+        return []
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SourcesError(f"{path}: {exc}") from None
+    try:
+        return parse(doc, env)
+    except SourcesError as exc:
+        raise SourcesError(f"{path}: {exc}") from None
+
+
+def build(configs: Sequence[JetstreamConfig], intake: Intake, cursors: CursorStore,
+          audit: AuditLog, clock: Clock) -> list[Source]:
+    """One running source per setting."""
+    return [JetstreamSource(c, intake, cursors, audit, clock) for c in configs]
