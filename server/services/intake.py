@@ -93,9 +93,12 @@ class Intake:
             return True
         return self._geofence.gazetteer.match(post.text) is not None
 
-    async def offer(self, post: InboundPost, interest: Interest) -> Kept:
-        """Ingest the post if it concerns the force (once: a repeat is a duplicate)."""
-        if not post.text.strip() or not self.concerns(post, interest):
+    async def offer(self, post: InboundPost, interest: Interest, *,
+                    addressed: bool = False) -> Kept:
+        """Ingest the post if it concerns the force (once: a repeat is a duplicate).
+        `addressed`: the network says the post was sent to the force (a mention
+        notification), so it is kept wherever it comes from."""
+        if not post.text.strip() or not (addressed or self.concerns(post, interest)):
             return Kept.DROPPED
         ingested = await self._reports.ingest(post.body())
         return Kept.INGESTED if ingested.created else Kept.DUPLICATE

@@ -17,10 +17,13 @@ from ..ports import Clock, CursorStore
 from ..services.audit import AuditLog
 from ..services.intake import Intake, Interest
 from .bluesky import JetstreamConfig, JetstreamSource
+from .mastodon import MastodonConfig, MastodonSource
 from .supervisor import Source
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-TYPES = ("bluesky",)   # mastodon and x: see issue 10
+_STREAM = re.compile(r"^(public|public:local|user|hashtag:[^\s#/?]{1,100})$")
+TYPES = ("bluesky", "mastodon")   # x: see issue 10
+SourceConfig = JetstreamConfig | MastodonConfig
 
 
 class SourcesError(ValueError):
@@ -46,11 +49,35 @@ def _backoff(doc: Mapping[str, Any], where: str) -> tuple[float, float]:
     return first, longest
 
 
-def parse(doc: Any, env: Mapping[str, str]) -> list[JetstreamConfig]:
+def _bluesky(item: Mapping[str, Any], where: str, common: dict[str, Any]) -> JetstreamConfig:
+    url = item.get("url")
+    if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
+        raise SourcesError(f"{where}: url must be a ws:// or wss:// Jetstream address")
+    return JetstreamConfig(url=url, **common)
+
+
+def _mastodon(item: Mapping[str, Any], where: str, common: dict[str, Any],
+              env: Mapping[str, str]) -> MastodonConfig:
+    base = item.get("base_url")
+    if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+        raise SourcesError(f"{where}: base_url must be the instance's http(s) address")
+    token_env = item.get("access_token_env")
+    if not isinstance(token_env, str):
+        raise SourcesError(f"{where}: access_token_env must name an environment variable")
+    streams = item.get("streams", ["public:local"])
+    if not isinstance(streams, list) or not streams or not all(
+            isinstance(x, str) and _STREAM.match(x) for x in streams):
+        raise SourcesError(f"{where}: streams must list public, public:local, user or "
+                           "hashtag:NAME")
+    return MastodonConfig(base_url=base, token=env[token_env], streams=tuple(streams),
+                          **common)
+
+
+def parse(doc: Any, env: Mapping[str, str]) -> list[SourceConfig]:
     """Validated source settings from the parsed YAML."""
     if not isinstance(doc, dict) or not isinstance(doc.get("sources", []), list):
         raise SourcesError("the sources file needs a list under 'sources'")
-    out: list[JetstreamConfig] = []
+    out: list[SourceConfig] = []
     seen: set[str] = set()
     for i, item in enumerate(doc.get("sources", [])):
         where = f"sources[{i}]"
@@ -67,17 +94,17 @@ def parse(doc: Any, env: Mapping[str, str]) -> list[JetstreamConfig]:
         for key, value in item.items():
             if key.endswith("_env") and value not in env:
                 raise SourcesError(f"{where}: environment variable {value!r} is not set")
-        url = item.get("url")
-        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
-            raise SourcesError(f"{where}: url must be a ws:// or wss:// Jetstream address")
-        out.append(JetstreamConfig(
-            id=sid, url=url, interest=_interest(item, where),
-            ping_s=float(item.get("ping_s", 20.0)), silence_s=float(item.get("silence_s", 60.0)),
-            backoff=_backoff(item, where)))
+        common = {"id": sid, "interest": _interest(item, where),
+                  "ping_s": float(item.get("ping_s", 20.0)),
+                  "silence_s": float(item.get("silence_s", 120.0 if kind == "mastodon"
+                                              else 60.0)),
+                  "backoff": _backoff(item, where)}
+        out.append(_bluesky(item, where, common) if kind == "bluesky"
+                   else _mastodon(item, where, common, env))
     return out
 
 
-def load(path: Path | None, env: Mapping[str, str]) -> list[JetstreamConfig]:
+def load(path: Path | None, env: Mapping[str, str]) -> list[SourceConfig]:
     """The sources in the file (none without a file)."""
     if path is None:
         return []
@@ -91,7 +118,8 @@ def load(path: Path | None, env: Mapping[str, str]) -> list[JetstreamConfig]:
         raise SourcesError(f"{path}: {exc}") from None
 
 
-def build(configs: Sequence[JetstreamConfig], intake: Intake, cursors: CursorStore,
+def build(configs: Sequence[SourceConfig], intake: Intake, cursors: CursorStore,
           audit: AuditLog, clock: Clock) -> list[Source]:
     """One running source per setting."""
-    return [JetstreamSource(c, intake, cursors, audit, clock) for c in configs]
+    return [JetstreamSource(c, intake, cursors, audit, clock) if isinstance(c, JetstreamConfig)
+            else MastodonSource(c, intake, cursors, clock) for c in configs]
