@@ -12,12 +12,14 @@ from pathlib import Path
 from aiohttp import web
 from tqdm import tqdm
 
+from . import logs
 from .adapters.sqlite.owner import StoreInUse
 from .app import create_app, make_store
 from .auth import mint_token
 from .domain.errors import DomainError
 from .domain.model import Role
 from .http.neighbourhoods import summary_json
+from .http.observe import AccessLogger
 from .ports import SystemClock
 from .services.audit import AuditLog
 from .services.geofence import GeofenceService
@@ -76,7 +78,8 @@ def _serve(settings: Settings) -> None:
               flush=True)
 
     app.on_startup.append(announce)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(app, host=settings.host, port=settings.port, print=None,
+                access_log_class=AccessLogger)
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
@@ -145,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "triage" and args.triage_command != "export-feedback":
             return triage_cli.run(args)
         settings = Settings.from_env()
+        logs.configure(settings.log_format)
         if args.command == "triage":
             return asyncio.run(_export_feedback(settings, args.out))
         if args.command == "serve":

@@ -26,10 +26,12 @@ from .http import (
     health,
     incidents,
     neighbourhoods,
+    observe,
     officers,
     reports,
     sources,
 )
+from .http import metrics as metrics_http
 from .http.auth import AUTH_FAILURES, auth_middleware
 from .http.guard import (
     audit_middleware,
@@ -41,6 +43,7 @@ from .http.guard import (
 from .http.openapi import RequestValidator, load_spec
 from .http.problem import problem_middleware
 from .http.routing import RouteRoles, register
+from .metrics import Metrics, metered
 from .ports import Clock, Push, Store, SystemClock
 from .rules import load_policy, load_triager
 from .security.apikeys import ApiKeys
@@ -158,12 +161,17 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     """Build the application; overrides replace adapters (tests pass fakes). Nothing connects
     until the app starts."""
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[
-        cors_middleware(settings.cors_origins), problem_middleware, timeout_middleware,
+        observe.observe_middleware, cors_middleware(settings.cors_origins),
+        problem_middleware, timeout_middleware,
         auth_middleware, rate_limit_middleware(settings.rate_limits), audit_middleware])
     app.on_response_prepare.append(security_headers)
+    app.on_response_prepare.append(observe.request_id_header)
     app[keys.SETTINGS] = settings
     clock = app[keys.CLOCK] = clock or SystemClock()
-    store = app[keys.STORE] = store or make_store(settings)
+    raw_store = app[keys.STORE] = store or make_store(settings)
+    metrics = app[keys.METRICS] = Metrics()
+    metrics.watch(lambda: metrics_http.live_gauges(app))
+    store = metered(raw_store, metrics)   # what the services use: timed and counted
     app[keys.PUSH] = push or make_push(settings)
     app[keys.VERIFIER] = make_verifier(settings)
     app[keys.API_KEYS] = ApiKeys(store, settings.resolve_jwt_secret())
@@ -198,11 +206,11 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,
-                   sources):
+                   sources, metrics_http):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)
     for ctx in (_store_ctx, _push_ctx, _geofence_ctx, _timers_ctx, _retention_ctx,
-                _sources_ctx):
+                _sources_ctx, metrics_http.metrics_port_ctx):
         app.cleanup_ctx.append(ctx)
     return app

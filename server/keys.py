@@ -7,6 +7,7 @@ from aiohttp import web
 from .auth import Verifier
 from .http.openapi import RequestValidator
 from .http.routing import RouteRoles
+from .metrics import Metrics
 from .ports import Clock, Push, Store
 from .security.apikeys import ApiKeys
 from .security.ratelimit import Rate, RateLimiter
@@ -44,3 +45,4 @@ RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 AUTH_FAILURES = web.AppKey("auth_failures", Rate)
 SEEN_SIGNATURES = web.AppKey("seen_signatures", SeenSignatures)
 SOURCES = web.AppKey("sources", Supervisor)
+METRICS = web.AppKey("metrics", Metrics)

@@ -41,6 +41,8 @@ class Settings:
     policy_file: Path | None = None
     triage_rules_file: Path | None = None
     sources_file: Path | None = None      # built-in sources (absent: none)
+    log_format: str = "text"              # text or json (one object a line)
+    metrics_port: int | None = None       # also serve /metrics, unauthenticated, here
     triage_model_dir: Path | None = None  # a force's retrained model (default: the shipped one)
     group_window_s: float = 900.0
     group_radius_m: float = 500.0
@@ -121,6 +123,9 @@ class Settings:
             triage_rules_file=_file(env, "BLUELIGHT_TRIAGE_RULES"),
             triage_model_dir=_model_dir(env, "BLUELIGHT_TRIAGE_MODEL"),
             sources_file=_file(env, "BLUELIGHT_SOURCES_FILE"),
+            log_format=_choice(env, "BLUELIGHT_LOG_FORMAT", ("text", "json")),
+            metrics_port=(_int(env, "BLUELIGHT_METRICS_PORT", 0, 1, 65535)
+                          if env.get("BLUELIGHT_METRICS_PORT") else None),
             group_window_s=_float(env, "BLUELIGHT_GROUP_WINDOW_S", 900.0, 1.0, 86400.0),
             group_radius_m=_float(env, "BLUELIGHT_GROUP_RADIUS_M", 500.0, 1.0, 100000.0),
             sweep_s=_float(env, "BLUELIGHT_SWEEP_S", 1.0, 0.05, 2.0),
@@ -190,6 +195,13 @@ def _auth(env: Mapping[str, str]) -> dict[str, Any]:
             "oidc_jwks_url": found["jwks_url"],
             "oidc_role_claim": env.get("BLUELIGHT_OIDC_ROLE_CLAIM", "roles"),
             "oidc_role_map": tuple(pairs)}
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, choices[0])
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
 
 
 def _file(env: Mapping[str, str], name: str) -> Path | None:

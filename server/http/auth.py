@@ -8,7 +8,7 @@ import time
 
 from aiohttp import web
 
-from .. import keys
+from .. import keys, logs
 from ..auth import Forbidden, Unauthorized
 from ..domain.model import Principal, Role
 from ..security import signatures
@@ -97,7 +97,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         allowed = ", ".join(sorted(r.value for r in roles))
         raise Forbidden(f"role {principal.role.value!r} may not call this route ({allowed} may)")
     request[PRINCIPAL] = principal
-    return await handler(request)
+    who = logs.PRINCIPAL.set(f"{principal.role.value}:{principal.sub}")
+    try:
+        return await handler(request)
+    finally:
+        logs.PRINCIPAL.reset(who)
 
 
 async def _failed(request: web.Request, exc: Unauthorized) -> float:

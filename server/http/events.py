@@ -32,6 +32,16 @@ async def events(request: web.Request) -> web.StreamResponse:
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     await response.write(b": bluelight events\nretry: 2000\n\n")
+    clients = request.app[keys.METRICS].sse_clients
+    clients.inc()
+    try:
+        await _stream(request, response, after)
+    finally:
+        clients.dec()
+    return response
+
+
+async def _stream(request: web.Request, response: web.StreamResponse, after: int) -> None:
     idle = 0
     async for batch in request.app[keys.FEED].follow(after):
         if not batch:
@@ -44,7 +54,6 @@ async def events(request: web.Request) -> web.StreamResponse:
         chunk = "".join(f"id: {e.id}\nevent: {e.kind}\ndata: "
                         f"{json.dumps(event_json(e), default=json_default)}\n\n" for e in batch)
         await response.write(chunk.encode())
-    return response
 
 
 ROUTES = [Route("GET", "/v1/events", events, CONTROL)]

@@ -139,12 +139,30 @@ def _is_json(content_type: str) -> bool:
         content_type.startswith("application/") and content_type.endswith("+json"))
 
 
-async def read_json(request: web.Request) -> Any:
+# Most bodies are small (a report, a location fix); routes that take big ones (batches,
+# neighbourhood geometry) say so and get BLUELIGHT_MAX_BODY_BYTES.
+SMALL_BODY = 256 * 1024   # a report at its schema limits stays under this
+
+
+async def read_body(request: web.Request, *, large: bool = False) -> bytes:
+    """The raw body; 413 past the route's limit, refused on Content-Length before a byte is
+    read (a chunked body is bounded by BLUELIGHT_MAX_BODY_BYTES while read)."""
+    limit = request.app[keys.SETTINGS].max_body_bytes if large else SMALL_BODY
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=declared)
+    raw = await request.read()  # raises 413 past client_max_size
+    if len(raw) > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
+    return raw
+
+
+async def read_json(request: web.Request, *, large: bool = False) -> Any:
     """Parse a JSON body and validate it against the route's schema in openapi.yaml."""
     if not _is_json(request.content_type):
         raise UnsupportedMediaType(
             f"send the body as application/json, not {request.content_type!r}")
-    raw = await request.read()  # raises 413 past client_max_size
+    raw = await read_body(request, large=large)
     try:
         body = loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, NonFiniteNumber) as exc:

@@ -36,7 +36,7 @@ def summary_json(s: ImportSummary) -> dict[str, Any]:
 
 async def put_neighbourhood(request: web.Request) -> web.Response:
     """Create or replace one neighbourhood from a GeoJSON Feature."""
-    body = await read_json(request)
+    body = await read_json(request, large=True)
     stored, created, repaired = await request.app[keys.NEIGHBOURHOODS].put(
         request.match_info["id"], body, repair=query_bool(request, "repair"),
         now=request.app[keys.CLOCK].now())
@@ -49,7 +49,7 @@ async def import_neighbourhoods(request: web.Request) -> web.Response:
     id_property = query_str(request, "id_property", "id")
     name_property = query_str(request, "name_property", "name")
     repair = query_bool(request, "repair")
-    body = await read_json(request)
+    body = await read_json(request, large=True)
     summary = await request.app[keys.NEIGHBOURHOODS].import_collection(
         body, id_property=id_property, name_property=name_property, repair=repair,
         now=request.app[keys.CLOCK].now())

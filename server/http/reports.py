@@ -21,6 +21,7 @@ from .io import (
     find_unencodable,
     json_response,
     loads_marking,
+    read_body,
     read_json,
 )
 from .routing import INGEST, Route
@@ -92,7 +93,7 @@ def _parse_line(line: str) -> Any:
 
 
 async def _batch_items(request: web.Request) -> list[Any]:
-    raw = await request.read()
+    raw = await read_body(request, large=True)
     try:
         if request.content_type == "application/x-ndjson":
             # One bad line is that line's problem, not the whole batch's.

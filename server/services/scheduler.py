@@ -24,6 +24,7 @@ class StepScheduler:
         self._runner: StepRunner | None = None
         self._repair: Repair | None = None
         self._scheduler: AsyncIOScheduler | None = None
+        self.last_due = 0
 
     def bind(self, runner: StepRunner, repair: Repair | None = None) -> None:
         """Set what runs a step, and what the sweep calls to start forgotten incidents."""
@@ -70,6 +71,7 @@ class StepScheduler:
         except Exception:
             log.exception("sweep could not read due steps")
             return
+        self.last_due = len(due)   # overdue at this sweep (a gauge reads it)
         for incident_id, seq in due:
             await self._run(incident_id, seq)
         if self._repair is not None:
