@@ -90,7 +90,7 @@ async def test_source_names_are_normalised_so_posts_stay_unique(api: Api) -> Non
 
 
 async def test_a_huge_field_is_not_echoed_back(api: Api) -> None:
-    r = await api.post("/v1/reports", {**post("hi", "h1"), "source": "s" * 1_000_000},
+    r = await api.post("/v1/reports", {**post("hi", "h1"), "source": "s" * 200_000},
                        role="ingest")
     assert r.status == 422 and len(json.dumps(r.body)) < 2_000, len(json.dumps(r.body))
     assert "longer than 64 characters" in json.dumps(r.body)

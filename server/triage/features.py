@@ -97,7 +97,7 @@ class Features:
 @dataclass(frozen=True)
 class WordFeatures:
     """What one word brings, the same in every post: its known character n-grams (indices,
-    repeats kept) and the sum of its token embeddings."""
+    repeats kept) and the sum of its token embeddings, times the word's weight."""
 
     char_grams: tuple[int, ...]
     embedding: Floats
@@ -112,10 +112,11 @@ class Featurizer:
     products too), which keeps triage fast."""
 
     def __init__(self, word: NgramSpace | None = None, char: NgramSpace | None = None,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, idf_weighted: bool = True) -> None:
         self.word = word or NgramSpace()
         self.char = char or NgramSpace()
         self._embedder = embedder
+        self.idf_weighted = idf_weighted
         self._cache: dict[str, WordFeatures] = {}
 
     @property
@@ -134,14 +135,24 @@ class Featurizer:
         self._cache.clear()
         return self
 
+    def word_weight(self, token: str) -> float:
+        """How much a word counts in the post's embedding: its idf, so that "i", "the" and
+        "gonna" stop setting the direction of every post (a word the corpus never saw
+        counts as much as its rarest words)."""
+        if not self.idf_weighted or not len(self.word):
+            return 1.0
+        i = self.word.index.get(token)
+        return float(self.word.idf[i] if i is not None else self.word.idf.max())
+
     def word_features(self, token: str) -> WordFeatures:
         """One word's features, cached."""
         hit = self._cache.get(token)
         if hit is None:
             if len(self._cache) >= CACHE_WORDS:
                 self._cache.clear()
+            embedding = self.embedder.token_sum(token) * np.float32(self.word_weight(token))
             hit = self._cache[token] = WordFeatures(self.char.lookup(char_grams(token)),
-                                                    self.embedder.token_sum(token))
+                                                    embedding)
         return hit
 
     def word_block(self, tokens: Sequence[str]) -> tuple[Ints, Floats]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..domain.triage import Assessment
 from .features import (
@@ -24,11 +25,10 @@ from .features import (
     Floats,
     Ints,
     NgramSpace,
-    WordFeatures,
 )
 from .text import for_model, words
 
-FORMAT = 1
+FORMAT = 2  # 2: the embedding weighs words by idf
 CUE_MIN = 0.05  # a phrase must move the log-odds at least this much to be named as a cue
 # Words too common to explain anything on their own ("the", "and", "it's").
 FILLER = frozenset({
@@ -41,12 +41,23 @@ FILLER = frozenset({
 
 
 @dataclass(frozen=True)
+class _WordPart:
+    """One word's cached share of a post: feature columns of its character n-grams
+    (repeats kept), and [its embedding sum, that sum's urgency and category logits] in one
+    vector, so a post sums its words' parts in one call."""
+
+    char_cols: npt.NDArray[np.int64]
+    dense: Floats
+
+
+@dataclass(frozen=True)
 class Hyper:
     """Training settings, saved with the weights."""
 
     c_urgent: float = 2.0
     c_category: float = 4.0
-    embed_weight: float = 1.0      # the embedding block's scale against the n-gram blocks
+    embed_weight: float = 0.5      # the embedding block's scale against the n-gram blocks
+    embed_idf: bool = True         # words count in the embedding by their idf
 
 
 class TriageModel:
@@ -54,14 +65,16 @@ class TriageModel:
 
     def __init__(self, hyper: Hyper | None = None, featurizer: Featurizer | None = None) -> None:
         self.hyper = hyper or Hyper()
-        self.features = featurizer or Featurizer()
+        self.features = featurizer or Featurizer(idf_weighted=self.hyper.embed_idf)
         self.coef: Floats = np.zeros(0, np.float32)
         self.intercept = 0.0
         self.categories: list[str] = []
         self.cat_coef: Floats = np.zeros((0, 0), np.float32)
         self.cat_intercept: Floats = np.zeros(0, np.float32)
         self.meta: dict[str, Any] = {}
-        self._parts: dict[str, tuple[WordFeatures, Floats]] = {}
+        self._parts: dict[str, _WordPart] = {}
+        self._weights: Floats | None = None
+        self._bias: npt.NDArray[np.float64] = np.zeros(0)
 
     def _widths(self) -> tuple[int, int, int]:
         nw, nc = len(self.features.word), len(self.features.char)
@@ -106,21 +119,34 @@ class TriageModel:
         self.cat_coef = cat.coef_.astype(np.float32)
         self.cat_intercept = cat.intercept_.astype(np.float32)
         self._parts.clear()
+        self._weights = None
         return self
 
     # -- inference --------------------------------------------------------------------
-    def _contribution(self, token: str) -> tuple[WordFeatures, Floats]:
-        """One word's features and what its embedding adds, cached: [the urgency logit, the
-        K category logits] of its embedding sum, before the post's normalisation."""
+    def _table(self) -> tuple[Floats, npt.NDArray[np.float64]]:
+        """Both heads side by side, one row per feature: [urgency, K categories], so one
+        row gather serves both heads; and their intercepts."""
+        if self._weights is None:
+            self._weights = np.ascontiguousarray(
+                np.column_stack([self.coef, self.cat_coef.T]), dtype=np.float32)
+            self._bias = np.concatenate([[self.intercept], self.cat_intercept]).astype(
+                np.float64)
+        return self._weights, self._bias
+
+    def _contribution(self, token: str) -> _WordPart:
+        """What one word brings, cached: its known character n-grams, its embedding sum,
+        and that sum's [urgency, K category] logits before the post's normalisation."""
         part = self._parts.get(token)
         if part is None:
             if len(self._parts) >= CACHE_WORDS:
                 self._parts.clear()
+            table, _ = self._table()
             nw, nc, _ = self._widths()
             wf = self.features.word_features(token)
-            logits = np.concatenate([[self.coef[nw + nc:] @ wf.embedding],
-                                     self.cat_coef[:, nw + nc:] @ wf.embedding])
-            part = self._parts[token] = (wf, logits.astype(np.float32))
+            logits = (wf.embedding @ table[nw + nc:]).astype(np.float32)
+            part = self._parts[token] = _WordPart(
+                np.asarray(wf.char_grams, np.int64) + nw,
+                np.concatenate([wf.embedding, logits]))
         return part
 
     def assess(self, text: str, top_cues: int = 3, cues_from: float = 0.0,
@@ -128,28 +154,33 @@ class TriageModel:
         """Score one post with plain numpy. Cues are worked out only for a score of at
         least `cues_from` (nobody reads the others'). `tokens`: words(for_model(text)), if
         the caller has them already."""
-        nw = len(self.features.word)
+        table, bias = self._table()
         tokens = words(for_model(text)) if tokens is None else tokens
         wi, wv = self.features.word_block(tokens)
-        word_part = self.coef[wi] * wv
-        z = self.intercept + float(word_part.sum())
-        logits = self.cat_intercept + self.cat_coef[:, wi] @ wv
+        cols, vals = wi, wv
+        logits = bias
         if tokens:
             parts = [self._contribution(t) for t in tokens]
-            ci, cv = self.features.char_block([wf for wf, _ in parts])
-            cols = ci + nw
-            z += float(self.coef[cols] @ cv)
-            logits = logits + self.cat_coef[:, cols] @ cv
-            norm = float(np.linalg.norm(np.sum([wf.embedding for wf, _ in parts], axis=0)))
+            grams = np.concatenate([p.char_cols for p in parts])
+            if grams.size:   # the char block, then one gather for both sparse blocks
+                ci, counts = np.unique(grams, return_counts=True)
+                cv = (1.0 + np.log(counts)) * self.features.char.idf[ci - len(
+                    self.features.word)]
+                cols = np.concatenate([wi, ci])
+                vals = np.concatenate([wv, cv / np.linalg.norm(cv)])
+            dense = np.add.reduce([p.dense for p in parts])   # [embedding, its logits]
+            norm = float(np.linalg.norm(dense[:EMBED_DIM]))
             if norm > 0:
-                emb = np.sum([p for _, p in parts], axis=0) * (self.hyper.embed_weight / norm)
-                z += float(emb[0])
-                logits = logits + emb[1:]
-        probs = np.exp(logits - logits.max())
+                logits = logits + dense[EMBED_DIM:] * (self.hyper.embed_weight / norm)
+        rows = table[cols]
+        logits = logits + vals @ rows
+        score = _sigmoid(float(logits[0]))
+        cats = logits[1:]
+        probs = np.exp(cats - cats.max())
         probs /= probs.sum()
         best = int(probs.argmax())
-        score = _sigmoid(z)
-        cues = self._cues(wi, word_part, top_cues) if score >= cues_from else ()
+        cues = (self._cues(wi, rows[:len(wi), 0] * wv, top_cues) if score >= cues_from
+                else ())
         return Assessment(score=score, category=self.categories[best],
                           category_p=float(probs[best]), cues=cues)
 
@@ -192,10 +223,11 @@ class TriageModel:
             raise ValueError(f"{folder}: triage model format {doc.get('format')!r}, "
                              f"expected {FORMAT}")
         with np.load(folder / "triage.npz") as arrays:
+            hyper = Hyper(**doc["hyper"])
             featurizer = Featurizer(NgramSpace(doc["word_vocab"], arrays["word_idf"]),
                                     NgramSpace(doc["char_vocab"], arrays["char_idf"]),
-                                    embedder)
-            model = cls(Hyper(**doc["hyper"]), featurizer)
+                                    embedder, idf_weighted=hyper.embed_idf)
+            model = cls(hyper, featurizer)
             model.coef, model.intercept = arrays["coef"], float(arrays["intercept"][0])
             model.cat_coef, model.cat_intercept = arrays["cat_coef"], arrays["cat_intercept"]
         model.categories = list(doc["categories"])
