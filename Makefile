@@ -31,11 +31,18 @@ bench: $(BENCH_STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m server demo
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download is unreachable).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 lint: $(STAMP)
 	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -q
 
 clean:

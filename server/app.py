@@ -22,6 +22,7 @@ from .domain.grouping import GroupingRules
 from .http import (
     admin,
     alerts,
+    dashboard,
     events,
     health,
     incidents,
@@ -206,7 +207,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,
-                   sources, metrics_http):
+                   sources, metrics_http, dashboard):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)

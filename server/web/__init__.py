@@ -1,0 +1,1 @@
+"""Static screens served by the app: the control-room dashboard."""

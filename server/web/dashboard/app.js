@@ -1,0 +1,344 @@
+// The control-room dashboard: the open incidents, live from /v1/events, and the actions
+// the API offers. Plain modules, no build step; every request carries the bearer token.
+const $ = (sel) => document.querySelector(sel);
+const RANK = { P1: 1, P2: 2, P3: 3, P4: 4 };
+const state = { token: null, incidents: new Map(), lastEventId: null, selected: null,
+  pending: new Set(), closedIds: new Set(), muted: false, stream: null, flush: null };
+
+class Problem extends Error {
+  constructor(status, body) {
+    super(body && body.detail ? body.detail : `HTTP ${status}`);
+    this.status = status; this.body = body || {};
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(path, { method, headers,
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = (r.headers.get("Content-Type") || "").includes("json") ? await r.json() : null;
+  if (!r.ok) {
+    if (r.status === 401) signOut("Your token was refused; sign in again.");
+    throw new Problem(r.status, data);
+  }
+  return data;
+}
+
+function showProblem(err) {
+  const box = $("#problem");
+  if (!err) { box.hidden = true; box.textContent = ""; return; }
+  const b = err.body || {};
+  box.textContent = `${b.title || "Refused"} (${err.status || "network"}${b.code ? ", " + b.code : ""}): ${err.message}`;
+  box.hidden = false;
+}
+
+// -- signing in -----------------------------------------------------------------------
+function takeTokenFromFragment() {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) {
+    sessionStorage.setItem("bluelight.token", decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname + location.search);   // read once
+  }
+  return sessionStorage.getItem("bluelight.token");
+}
+
+function signOut(message) {
+  sessionStorage.removeItem("bluelight.token");
+  state.token = null;
+  if (state.stream) state.stream.abort();
+  $("#board").hidden = true; $("#signout").hidden = true; $("#signin").hidden = false;
+  setConn(message || "Signed out", "");
+}
+
+async function signIn(token) {
+  state.token = token;
+  $("#signin").hidden = true; $("#board").hidden = false; $("#signout").hidden = false;
+  try {
+    await loadQueue();
+  } catch (err) { showProblem(err); return; }
+  follow();
+}
+
+// -- the queue ------------------------------------------------------------------------
+async function loadQueue() {
+  const page = await api("GET", "/v1/incidents?limit=500");
+  for (const inc of page.items) if (inc.status !== "resolved") state.incidents.set(inc.id, inc);
+  render();
+}
+
+function sorted() {
+  return [...state.incidents.values()].sort((a, b) =>
+    (RANK[a.priority] - RANK[b.priority]) ||
+    ((b.status === "escalated") - (a.status === "escalated")) ||
+    (a.first_seen_at < b.first_seen_at ? 1 : -1));
+}
+
+function ago(iso) {
+  if (!iso) return "";
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 90 ? `${s} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
+}
+
+function until(iso) {
+  if (!iso) return "";
+  const s = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  return s <= 0 ? "due now" : `in ${s} s`;
+}
+
+function cell(tr, text, cls) {
+  const td = tr.insertCell(); td.textContent = text; if (cls) td.className = cls; return td;
+}
+
+function button(parent, label, handler) {
+  const b = document.createElement("button");
+  b.type = "button"; b.textContent = label;
+  b.addEventListener("click", (e) => { e.stopPropagation(); handler(); });
+  parent.append(b);
+}
+
+function render() {
+  const body = $("#queue tbody");
+  const rows = sorted();
+  body.replaceChildren();
+  for (const inc of rows) {
+    const tr = body.insertRow();
+    tr.dataset.id = inc.id; tr.tabIndex = 0;
+    tr.setAttribute("aria-label", `${inc.priority} ${inc.category} ${inc.summary || ""}`);
+    if (inc.status === "escalated") tr.classList.add("escalated");
+    if (inc.id === state.selected) tr.classList.add("selected");
+    cell(tr, inc.priority, `prio ${inc.priority}`);
+    cell(tr, inc.status + (inc.taken_by ? ` (taken by ${inc.taken_by})` : "")
+      + (inc.assigned_to ? ` (assigned to ${inc.assigned_to})` : ""));
+    cell(tr, inc.category);
+    cell(tr, inc.neighbourhood_id || "unplaced");
+    cell(tr, inc.summary || "", "summary");
+    cell(tr, String(inc.report_count));
+    cell(tr, ago(inc.first_seen_at)).dataset.since = inc.first_seen_at || "";
+    cell(tr, until(inc.next_step_at)).dataset.due = inc.next_step_at || "";
+    const actions = cell(tr, "", "actions");
+    if (inc.status === "escalated" && !inc.taken_by) button(actions, "Take", () => take(inc.id));
+    button(actions, "Assign", () => assign(inc.id));
+    button(actions, "Resolve", () => resolve(inc.id));
+    tr.addEventListener("click", () => open(inc.id));
+  }
+  $("#count").textContent = `(${rows.length})`;
+  $("#empty").hidden = rows.length > 0;
+}
+
+// -- live updates -----------------------------------------------------------------------
+function setConn(text, cls) { const c = $("#conn"); c.textContent = text; c.className = cls; }
+
+async function follow() {
+  while (state.token) {
+    const ctrl = new AbortController(); state.stream = ctrl;
+    const headers = { Authorization: `Bearer ${state.token}` };
+    if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
+    try {
+      const r = await fetch("/v1/events", { headers, signal: ctrl.signal });
+      if (r.status === 401) { signOut("Your token was refused; sign in again."); return; }
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      setConn("Live", "live");
+      await readStream(r.body.getReader());
+    } catch (err) {
+      if (!state.token) return;
+    }
+    setConn("Reconnecting…", "reconnecting");
+    await new Promise((ok) => setTimeout(ok, 1000));
+  }
+}
+
+async function readStream(reader) {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const message = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+      let id = null, data = null;
+      for (const line of message.split("\n")) {
+        if (line.startsWith("id: ")) id = line.slice(4);
+        else if (line.startsWith("data: ")) data = line.slice(6);
+      }
+      if (id) state.lastEventId = id;
+      if (data) onEvent(JSON.parse(data));
+    }
+  }
+}
+
+function onEvent(event) {
+  const id = event.incident_id;
+  if (!id) return;
+  if (event.kind === "resolved") {
+    state.pending.delete(id); state.closedIds.add(id);
+    if (state.incidents.delete(id)) render();
+    return;
+  }
+  if (event.kind === "escalated") alarm();
+  if (!state.closedIds.has(id)) state.pending.add(id);
+  if (!state.flush) state.flush = setTimeout(refreshPending, 150);   // one GET per incident
+}
+
+async function refreshPending() {
+  state.flush = null;
+  const ids = [...state.pending]; state.pending.clear();
+  await Promise.all(ids.map(async (id) => {
+    try {
+      const d = await api("GET", `/v1/incidents/${id}`);
+      if (d.incident.status === "resolved") state.incidents.delete(id);
+      else state.incidents.set(id, d.incident);
+      if (state.selected === id) showDetail(d);
+    } catch (err) { /* gone or refused: the next event retries */ }
+  }));
+  render();
+}
+
+function alarm() {
+  if (state.muted) return;
+  try {
+    const ctx = new AudioContext(); const osc = ctx.createOscillator();
+    osc.frequency.value = 880; osc.connect(ctx.destination); osc.start();
+    osc.stop(ctx.currentTime + 0.3);
+  } catch (err) { /* no audio device: the row still stands out */ }
+}
+
+// -- actions ------------------------------------------------------------------------------
+async function act(fn) {
+  showProblem(null);
+  try { await fn(); } catch (err) { showProblem(err); }
+}
+
+function take(id) {
+  return act(async () => {
+    try {
+      await api("POST", `/v1/escalations/${id}/take`);
+    } finally {   // taken by us or by someone else: show who has it now
+      state.pending.add(id); await refreshPending();
+    }
+  });
+}
+
+function resolve(id) {
+  const dialog = $("#resolve-dialog");
+  $("#note").value = "";
+  dialog.onclose = () => {
+    if (dialog.returnValue !== "ok") return;
+    const body = { outcome: $("#outcome").value };
+    if ($("#note").value.trim()) body.note = $("#note").value.trim();
+    act(async () => {
+      await api("POST", `/v1/incidents/${id}/resolve`, body);
+      state.incidents.delete(id); state.closedIds.add(id); render();
+    });
+  };
+  dialog.showModal();
+}
+
+function distanceKm(a, b) {
+  const rad = Math.PI / 180, dlat = (b.lat - a.lat) * rad, dlon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dlat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dlon / 2) ** 2;
+  return 12742 * Math.asin(Math.sqrt(h));
+}
+
+function assign(id) {
+  act(async () => {
+    const inc = state.incidents.get(id);
+    const officers = (await api("GET", "/v1/officers")).items.filter((o) => o.on_duty);
+    const far = (o) => (inc && inc.location && o.location ? distanceKm(inc.location, o.location) : Infinity);
+    officers.sort((a, b) => far(a) - far(b));
+    const select = $("#officer");
+    select.replaceChildren(...officers.map((o) => {
+      const opt = document.createElement("option");
+      const km = far(o);
+      opt.value = o.id;
+      opt.textContent = `${o.callsign} ${o.name}` + (km < Infinity ? ` — ${km.toFixed(1)} km` : "")
+        + (o.location ? `, fix ${Math.round(o.location.age_s)} s old` : ", no fix");
+      return opt;
+    }));
+    const dialog = $("#assign-dialog");
+    dialog.onclose = () => {
+      if (dialog.returnValue !== "ok" || !select.value) return;
+      act(async () => {
+        await api("POST", `/v1/incidents/${id}/assign`, { officer_id: select.value });
+        state.pending.add(id); await refreshPending();
+      });
+    };
+    dialog.showModal();
+  });
+}
+
+// -- detail --------------------------------------------------------------------------------
+async function open(id) {
+  state.selected = id; render();
+  await act(async () => showDetail(await api("GET", `/v1/incidents/${id}`)));
+}
+
+function item(list, text, href) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  if (href) { const a = document.createElement("a"); a.href = href; a.textContent = " original post";
+    a.rel = "noopener noreferrer"; a.target = "_blank"; li.append(a); }
+  list.append(li);
+}
+
+function showDetail(d) {
+  const inc = d.incident;
+  $("#detail").hidden = false;
+  $("#detail-title").textContent = `Incident ${inc.id}: ${inc.priority} ${inc.category}`;
+  const facts = $("#detail-facts"); facts.replaceChildren();
+  for (const [k, v] of [["Status", inc.status], ["Neighbourhood", inc.neighbourhood_id || "unplaced"],
+    ["First seen", inc.first_seen_at], ["Posts", inc.report_count], ["Acknowledged by", inc.acknowledged_by],
+    ["Taken by", inc.taken_by], ["Assigned to", inc.assigned_to]]) {
+    if (v === null || v === undefined) continue;
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = String(v);
+    facts.append(dt, dd);
+  }
+  const reports = $("#detail-reports"); reports.replaceChildren();
+  for (const r of d.reports) item(reports, `${r.author || r.source}: ${r.text || "(removed)"} [${r.priority}, score ${r.score ?? "n/a"}]`, r.url);
+  const alerts = $("#detail-alerts"); alerts.replaceChildren();
+  for (const a of d.alerts) item(alerts, `wave ${a.wave} to ${a.recipients.join(", ")}: ${a.status}`
+    + ` (${(a.deliveries || []).map((x) => x.status).join(", ") || "no devices"})`);
+  const timeline = $("#detail-timeline"); timeline.replaceChildren();
+  for (const e of d.timeline) item(timeline, `${e.at} ${e.kind}${e.actor ? " by " + e.actor : ""}`);
+}
+
+// -- keyboard ----------------------------------------------------------------------------------
+function move(step) {
+  const rows = sorted(); if (!rows.length) return;
+  const i = rows.findIndex((r) => r.id === state.selected);
+  state.selected = rows[Math.max(0, Math.min(rows.length - 1, i + step))].id;
+  render();
+  const tr = document.querySelector(`tr[data-id="${state.selected}"]`); if (tr) tr.focus();
+}
+
+document.addEventListener("keydown", (e) => {
+  if ($("#board").hidden || e.target.closest("dialog, textarea, input, select")) return;
+  if (e.key === "j") move(1);
+  else if (e.key === "k") move(-1);
+  else if (e.key === "Enter" && state.selected) open(state.selected);
+  else if (e.key === "t" && state.selected) take(state.selected);
+});
+
+$("#signin-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const token = $("#token").value.trim();
+  if (token) { sessionStorage.setItem("bluelight.token", token); signIn(token); }
+});
+$("#signout").addEventListener("click", () => signOut());
+$("#close-detail").addEventListener("click", () => { state.selected = null; $("#detail").hidden = true; render(); });
+$("#mute").addEventListener("click", (e) => {
+  state.muted = !state.muted;
+  e.target.setAttribute("aria-pressed", String(state.muted));
+  e.target.textContent = state.muted ? "Unmute alarm" : "Mute alarm";
+});
+// Ages and countdowns tick in place (re-rendering would take the keyboard focus away).
+setInterval(() => {
+  for (const td of document.querySelectorAll("td[data-since]")) td.textContent = ago(td.dataset.since);
+  for (const td of document.querySelectorAll("td[data-due]")) td.textContent = until(td.dataset.due);
+}, 1000);
+
+const saved = takeTokenFromFragment();
+if (saved) signIn(saved); else signOut("Signed out");

@@ -1,0 +1,142 @@
+"""The control-room dashboard in a real browser: Debian's Chromium driven by Playwright
+(Playwright's own browser download is not reachable here), against a loopback server.
+Locators are what a person sees: roles, names and visible text.
+
+Set BLUELIGHT_SCREENSHOTS=DIR to save the screenshots the README shows."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post
+from tests.conftest import Api, ApiFactory, token
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = os.environ.get("BLUELIGHT_SCREENSHOTS")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        await b.close()
+
+
+async def signed_in(browser: Browser, api: Api, sub: str = "sup1") -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    page = await context.new_page()
+    base = str(api.client.make_url("/dashboard/"))
+    await page.goto(f"{base}#token={token('control_room', sub)}")
+    await expect(page.get_by_role("status")).to_have_text("Live")
+    return page
+
+
+async def shot(page: Page, name: str) -> None:
+    if SHOTS:  # only when asked: the suite writes no tracked files
+        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+async def report(api: Api, text: str, ext: str) -> dict[str, object]:
+    r = await api.post("/v1/reports", post(text, ext, lat=WHITEHALL[0], lon=WHITEHALL[1]),
+                       role="ingest")
+    assert r.status == 201, r.body
+    body: dict[str, object] = r.body
+    return body
+
+
+async def test_sign_in_by_link_and_an_incident_appears_live(make_api: ApiFactory,
+                                                             browser: Browser) -> None:
+    api = await make_api()
+    await neighbourhood(api)
+    await officer_on_duty(api, "near", 51.5050, -0.1265)
+    page = await signed_in(browser, api)
+    assert "token" not in page.url   # the fragment is read once and removed
+    await expect(page.get_by_text("Nothing open.")).to_be_visible()
+    await report(api, "he has a knife and he's chasing people, help", "d1")
+    row = page.get_by_role("row", name=re.compile(r"P1 violence he has a knife"))
+    await expect(row).to_be_visible()
+    await expect(row).to_contain_text("alerting")
+    await shot(page, "dashboard-queue")
+    await row.click()
+    await expect(page.get_by_role("heading", name=re.compile("Incident .* P1 violence"))
+                 ).to_be_visible()
+    await expect(page.get_by_text(re.compile("wave 1 to near"))).to_be_visible()
+    await shot(page, "dashboard-detail")
+
+
+async def test_a_pasted_bad_token_is_refused_and_asks_again(make_api: ApiFactory,
+                                                            browser: Browser) -> None:
+    api = await make_api()
+    page = await browser.new_page()
+    await page.goto(str(api.client.make_url("/dashboard/")))
+    await page.get_by_label("Access token").fill("not-a-token")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("status")).to_contain_text("sign in again")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+async def test_escalation_stands_out_take_and_a_second_supervisor_gets_409(
+        make_api: ApiFactory, browser: Browser) -> None:
+    api = await make_api()
+    await neighbourhood(api)    # nobody on duty: a cry for help goes straight to the room
+    first, second = await signed_in(browser, api, "sup1"), await signed_in(browser, api, "sup2")
+    await second.route("**/v1/events", lambda route: route.abort())   # sup2's view goes stale
+    await report(api, "my neighbour has collapsed and isn't breathing", "d2")
+    await second.reload()
+    row = first.get_by_role("row", name=re.compile("P1 medical my neighbour"))
+    await expect(row).to_contain_text("escalated")
+    await expect(row).to_have_class(re.compile("escalated"))
+    await row.get_by_role("button", name="Take").click()
+    await expect(row).to_contain_text("taken by sup1")
+    await second.get_by_role("row", name=re.compile("P1 medical")).get_by_role(
+        "button", name="Take").click()
+    alert = second.get_by_role("alert")
+    await expect(alert).to_contain_text("409")
+    await expect(alert).to_contain_text("sup1")
+    await shot(second, "dashboard-409")
+
+
+async def test_assign_offers_officers_nearest_first_and_resolve_records_the_outcome(
+        make_api: ApiFactory, browser: Browser) -> None:
+    api = await make_api()
+    await neighbourhood(api)
+    await officer_on_duty(api, "far", 51.5300, -0.1265)
+    await officer_on_duty(api, "near", 51.5050, -0.1265)
+    page = await signed_in(browser, api)
+    await report(api, "fire in the flats, people shouting from the windows", "d3")
+    row = page.get_by_role("row", name=re.compile("P1 fire"))
+    await row.get_by_role("button", name="Assign").click()
+    options = page.get_by_label("Officer").locator("option")
+    await expect(options).to_have_count(2)
+    await expect(options.first).to_contain_text("NEAR near")
+    await shot(page, "dashboard-assign")
+    await page.get_by_role("button", name="Assign to officer").click()
+    await expect(row).to_contain_text("assigned to near")
+    await row.get_by_role("button", name="Resolve").click()
+    await page.get_by_label("Outcome").select_option("not_an_emergency")
+    await page.get_by_label("Note").fill("kids with a smoke bomb")
+    await page.get_by_role("button", name="Resolve incident").click()
+    await expect(row).to_have_count(0)
+    items = (await api.get("/v1/incidents?status=resolved", role="admin")).body["items"]
+    assert items[0]["outcome"] == "not_an_emergency"
+
+
+async def test_keyboard_moves_through_the_queue_and_opens(make_api: ApiFactory,
+                                                          browser: Browser) -> None:
+    api = await make_api()
+    await neighbourhood(api)
+    page = await signed_in(browser, api)
+    await report(api, "someone is breaking into the house next door right now", "k1")
+    await expect(page.get_by_role("row", name=re.compile("crime_in_progress"))).to_be_visible()
+    await page.keyboard.press("j")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name=re.compile("Incident .* crime_in_progress"))
+                 ).to_be_visible()
