@@ -26,6 +26,15 @@ class DomainError(Exception):
         self.errors = errors or []
 
 
+class Busy(DomainError):
+    """Others kept changing the same record; retrying shortly will succeed."""
+
+    code = "busy"
+    status = 503
+    title = "Busy"
+    retry_after_s = 1
+
+
 class ValidationFailed(DomainError):
     """Input that parsed but does not satisfy the contract."""
 

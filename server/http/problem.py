@@ -60,6 +60,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except DomainError as exc:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if (wait := getattr(exc, "retry_after_s", None)) is not None:
+            headers = {"Retry-After": str(wait)}
         return problem(exc.status, exc.code, exc.detail, title=exc.title, headers=headers,
                        errors=[{"field": e.field, "message": e.message} for e in exc.errors])
     except web.HTTPException as exc:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..domain import steps
-from ..domain.errors import DomainError, NotFound
+from ..domain.errors import Busy, NotFound
 from ..domain.escalation import EscalateToControlRoom, Policy, StepInput, next_step
 from ..domain.records import Alert, AlertStatus, Incident, IncidentStatus, Outcome
 from ..domain.transitions import Transition
@@ -128,7 +128,7 @@ class Escalation:
             t = change(inc, alert)
             if await self._commit(t):
                 return t
-        raise DomainError("the incident is changing too fast; try again")
+        raise Busy(f"incident {incident_id!r} kept changing while this was decided; retry")
 
     async def _incident_of(self, alert_id: str) -> str:
         alert = await self._store.get_alert(alert_id)

@@ -1,0 +1,124 @@
+"""Safety guarantees pinned through the API (issue 15). Each test here was run against the
+code with its guarantee removed (noted per test) and failed there."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from server.adapters.sqlite.store import SqliteStore
+from server.domain.transitions import Transition
+from server.settings import Settings
+from tests.alerting_world import (
+    WHITEHALL,
+    neighbourhood,
+    officer_on_duty,
+    policy_file,
+    post,
+)
+from tests.conftest import Api, ApiFactory, eventually
+
+ONE_SHORT_WAVE = [{"radius_m": 1000, "officers": 2, "ack_timeout_s": 0.3}]
+
+
+async def alerted(api: Api, ext: str, officers: tuple[str, ...] = ("near",)) -> tuple[str, str]:
+    """An incident alerting the given officers: (incident id, alert id)."""
+    await neighbourhood(api)
+    for i, oid in enumerate(officers):
+        await officer_on_duty(api, oid, 51.5050 + i * 0.0005, -0.1265)
+    r = await api.post("/v1/reports", post("he has a knife, help", ext, lat=WHITEHALL[0],
+                                           lon=WHITEHALL[1]), role="ingest")
+    assert r.body["band"] == "alert", r.body
+    items = (await api.get("/v1/me/alerts", role="officer", sub=officers[0])).body["items"]
+    return r.body["incident_id"], items[0]["id"]
+
+
+async def state_of(api: Api, iid: str) -> tuple[Any, ...]:
+    d = (await api.get(f"/v1/incidents/{iid}", role="admin")).body
+    inc = {k: v for k, v in d["incident"].items() if k != "updated_at"}
+    return (inc, [e["kind"] for e in d["timeline"]],
+            [(a["id"], a["status"], a["acknowledged_by"]) for a in d["alerts"]])
+
+
+async def refused_and_unchanged(api: Api, iid: str, alert_id: str, officer: str) -> None:
+    before = await state_of(api, iid)
+    for action in ("ack", "decline"):
+        r = await api.post(f"/v1/alerts/{alert_id}/{action}", {} if action == "decline"
+                           else None, role="officer", sub=officer)
+        assert r.status == 409 and r.body["code"] in ("alert_closed", "already_acknowledged"), (
+            action, r.body)
+    assert await state_of(api, iid) == before
+
+
+# Broken variant for the next four: steps._pending_for without its "still pending" check.
+async def test_a_late_ack_of_an_expired_alert_is_refused(make_api: ApiFactory,
+                                                         settings: Settings,
+                                                         tmp_path: Path) -> None:
+    api = await make_api(settings=replace(
+        settings, policy_file=policy_file(tmp_path, ONE_SHORT_WAVE), sweep_s=0.1))
+    iid, aid = await alerted(api, "late1")
+
+    async def expired() -> bool:
+        return "alert_expired" in (await state_of(api, iid))[1]
+
+    await eventually(expired)
+    await refused_and_unchanged(api, iid, aid, "near")
+
+
+async def test_an_ack_of_a_cancelled_alert_is_refused(make_api: ApiFactory) -> None:
+    api = await make_api()
+    iid, aid = await alerted(api, "late2", ("near", "other"))
+    r = await api.post(f"/v1/incidents/{iid}/assign", {"officer_id": "other"}, role="admin")
+    assert r.status == 200   # the wave's alert is cancelled, a new one goes to "other"
+    await refused_and_unchanged(api, iid, aid, "near")
+
+
+async def test_an_ack_after_the_incident_is_resolved_is_refused(make_api: ApiFactory) -> None:
+    api = await make_api()
+    iid, aid = await alerted(api, "late3")
+    r = await api.post(f"/v1/incidents/{iid}/resolve", {"outcome": "duplicate"}, role="admin")
+    assert r.status == 200
+    await refused_and_unchanged(api, iid, aid, "near")
+
+
+async def test_acting_on_an_alert_everyone_declined_is_refused(make_api: ApiFactory) -> None:
+    api = await make_api()
+    iid, aid = await alerted(api, "late4")
+    r = await api.post(f"/v1/alerts/{aid}/decline", {"reason": "off sick"}, role="officer",
+                       sub="near")
+    assert r.status == 200 and r.body["status"] == "declined_all"
+    await refused_and_unchanged(api, iid, aid, "near")
+
+
+# Broken variant: reports de-duplicated on external_id alone.
+async def test_a_post_is_stored_once_per_source_and_external_id(make_api: ApiFactory) -> None:
+    api = await make_api()
+    first = await api.post("/v1/reports", {**post("quiet night", "same-id"), "source": "bsky"},
+                           role="ingest")
+    other = await api.post("/v1/reports", {**post("quiet night", "same-id"),
+                                           "source": "mastodon"}, role="ingest")
+    again = await api.post("/v1/reports", {**post("quiet night", "same-id"),
+                                           "source": " BSKY "}, role="ingest")
+    assert (first.status, other.status, again.status) == (201, 201, 200)
+    assert first.body["id"] != other.body["id"] and again.body["id"] == first.body["id"]
+    assert again.body["duplicate"] is True
+
+
+class Contended(SqliteStore):
+    """A store on which every versioned commit loses (as if others always got there first)."""
+
+    async def commit_transition(self, t: Transition) -> bool:
+        return False
+
+
+# Broken variant: contention raised as a bare DomainError (400, code "error").
+async def test_contention_is_503_busy_with_retry_after(make_api: ApiFactory,
+                                                       settings: Settings) -> None:
+    api = await make_api(store=Contended(settings.sqlite_path))
+    await neighbourhood(api)
+    r = await api.post("/v1/reports", post("he has a knife, help", "busy1", lat=WHITEHALL[0],
+                                           lon=WHITEHALL[1]), role="ingest")
+    assert r.status == 201   # stored; starting the policy is left to the sweep
+    r = await api.post(f"/v1/incidents/{r.body['incident_id']}/resolve", {}, role="admin")
+    assert r.status == 503 and r.body["code"] == "busy" and r.headers["Retry-After"] == "1"
