@@ -4,11 +4,16 @@ code with its guarantee removed (noted per test) and failed there."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from server import keys
 from server.adapters.sqlite.store import SqliteStore
+from server.domain.records import Event
 from server.domain.transitions import Transition
+from server.ports import Store
+from server.services.feed import EventFeed
 from server.settings import Settings
 from tests.alerting_world import (
     WHITEHALL,
@@ -122,3 +127,74 @@ async def test_contention_is_503_busy_with_retry_after(make_api: ApiFactory,
     assert r.status == 201   # stored; starting the policy is left to the sweep
     r = await api.post(f"/v1/incidents/{r.body['incident_id']}/resolve", {}, role="admin")
     assert r.status == 503 and r.body["code"] == "busy" and r.headers["Retry-After"] == "1"
+
+
+class EventLog:
+    """A store holding only events, committed in whatever order the test says."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def events_after(self, after_id: int, *, limit: int = 500,
+                           incident_id: str | None = None) -> list[Event]:
+        return sorted((e for e in self.events if e.id > after_id), key=lambda e: e.id)[:limit]
+
+
+def event(n: int) -> Event:
+    return Event("report_joined", datetime.now(UTC), "inc", id=n)
+
+
+# Broken variant: the feed yielding whatever comes after its last id, gaps and all.
+async def test_the_feed_waits_at_a_gap_until_the_missing_event_is_committed() -> None:
+    log = EventLog()
+    feed = EventFeed(cast(Store, log), poll_s=0.01)
+    log.events = [event(1), event(2), event(4)]   # 3 is still being committed elsewhere
+    follow = feed.follow(0)
+    assert [e.id for e in await anext(follow)] == [1, 2]
+    for _ in range(3):   # heartbeats while 3 is missing: 4 is held back
+        assert await anext(follow) == []
+    log.events.append(event(3))
+    feed.notify()
+    batch = await anext(follow)
+    while not batch:
+        batch = await anext(follow)
+    assert [e.id for e in batch] == [3, 4]
+    feed.close()
+
+
+class SetClock:
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+TWO_WAVES = [{"radius_m": 1000, "officers": 1, "ack_timeout_s": 30},
+             {"radius_m": 5000, "officers": 1, "ack_timeout_s": 30}]
+
+
+# Broken variants: run_step without its due-time check (the early call acts) and without
+# its step_seq check (the stale call acts a second time).
+async def test_early_and_stale_step_calls_do_nothing(make_api: ApiFactory, settings: Settings,
+                                                     tmp_path: Path) -> None:
+    clock = SetClock()
+    api = await make_api(settings=replace(settings, policy_file=policy_file(
+        tmp_path, TWO_WAVES), sweep_s=2.0), clock=clock)
+    escalation = api.app[keys.ESCALATION]
+
+    async def nobody(incident_id: str, seq: int) -> bool:
+        return False
+
+    api.app[keys.SCHEDULER].bind(nobody)   # only this test performs steps: no timer races
+    iid, _ = await alerted(api, "step1", ("near", "far"))
+    seq = (await api.app[keys.STORE].get_incident(iid)).step_seq  # type: ignore[union-attr]
+    before = await state_of(api, iid)
+    assert await escalation.run_step(iid, seq) is False          # 30 s early
+    assert await state_of(api, iid) == before
+    clock.at += timedelta(seconds=31)
+    assert await escalation.run_step(iid, seq) is True           # due: wave 2
+    clock.at += timedelta(seconds=31)                            # wave 2 is due now too
+    assert await escalation.run_step(iid, seq) is False          # but this call is stale
+    kinds = (await state_of(api, iid))[1]
+    assert kinds.count("alert_sent") == 2 and "escalated" not in kinds
