@@ -31,17 +31,21 @@ class EventFeed:
     def __init__(self, store: Store, poll_s: float = 0.5) -> None:
         self._store = store
         self._poll_s = poll_s
-        self._changed = asyncio.Event()
+        # Each notify sets the current event and replaces it, so a reader that took the
+        # event before reading the store is woken by any notify after that read; nothing
+        # ever clears a shared event (a clear after a notify would lose the wake-up).
+        self._wake = asyncio.Event()
         self._closed = False
 
     def notify(self) -> None:
         """Something was committed here: wake every reader."""
-        self._changed.set()
+        wake, self._wake = self._wake, asyncio.Event()
+        wake.set()
 
     def close(self) -> None:
         """End every follower (the server is shutting down)."""
         self._closed = True
-        self._changed.set()
+        self.notify()
 
     async def follow(self, after_id: int) -> AsyncIterator[list[Event]]:
         """Yield batches of events after `after_id` in id order, without gaps; an empty
@@ -49,6 +53,7 @@ class EventFeed:
         last = after_id
         gap_seen: float | None = None
         while not self._closed:
+            wake = self._wake   # taken before the read: a later notify sets it
             batch = await self._store.events_after(last, limit=500)
             ready = contiguous(last, batch)
             if batch and not ready:
@@ -60,10 +65,9 @@ class EventFeed:
                 last = ready[-1].id
                 yield ready
                 continue
-            self._changed.clear()
             if self._closed:
                 return
             try:
-                await asyncio.wait_for(self._changed.wait(), 0.05 if batch else self._poll_s)
+                await asyncio.wait_for(wake.wait(), 0.05 if batch else self._poll_s)
             except TimeoutError:
                 yield []

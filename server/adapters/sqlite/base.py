@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -166,13 +167,23 @@ class SqliteBase:
             if not f.done():
                 f.set_result(None)
 
+    async def _settle(self) -> None:
+        """Under the lock, before a read: commit a batch a writer left open for the writers
+        queued behind it. A read shares the writers' connection, so without this it would
+        see their uncommitted rows (and, if that COMMIT then failed, rows that never were)."""
+        if self._open:
+            with contextlib.suppress(Exception):   # the writers in the batch are told
+                await self._finish()
+
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
+            await self._settle()
             cur = await self.db.execute(sql, params)
             return list(await cur.fetchall())
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         async with self._lock:
+            await self._settle()
             cur = await self.db.execute(sql, params)
             return await cur.fetchone()
 
