@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -15,6 +15,8 @@ from . import keys
 from .adapters.mongo.store import MongoStore
 from .adapters.push_fcm import FcmPush
 from .adapters.push_log import LogPush
+from .adapters.replies.bluesky import BlueskyReplier
+from .adapters.replies.mastodon import MastodonReplier
 from .adapters.sqlite import owner
 from .adapters.sqlite.store import SqliteStore
 from .auth import TokenVerifier, Verifier
@@ -33,6 +35,7 @@ from .http import (
     sources,
 )
 from .http import metrics as metrics_http
+from .http import replies as replies_http
 from .http.auth import AUTH_FAILURES, auth_middleware
 from .http.guard import (
     audit_middleware,
@@ -45,8 +48,8 @@ from .http.openapi import RequestValidator, load_spec
 from .http.problem import problem_middleware
 from .http.routing import RouteRoles, register
 from .metrics import Metrics, metered
-from .ports import Clock, Push, Store, SystemClock
-from .rules import load_policy, load_triager
+from .ports import Clock, Push, ReplySender, Store, SystemClock
+from .rules import load_policy, load_reply_templates, load_triager
 from .security.apikeys import ApiKeys
 from .security.oidc import OidcVerifier
 from .security.ratelimit import RateLimiter, parse_rates
@@ -59,12 +62,16 @@ from .services.intake import Intake
 from .services.neighbourhoods import NeighbourhoodService
 from .services.notify import Notifier
 from .services.officers import OfficerService
+from .services.replies import ReplyService
 from .services.reports import ReportService
 from .services.retention import Retention
 from .services.scheduler import StepScheduler
 from .services.tasks import TaskSet
 from .settings import Settings
 from .sources import config as sources_config
+from .sources.bluesky import JetstreamConfig
+from .sources.config import SourceConfig
+from .sources.mastodon import MastodonConfig
 from .sources.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -75,6 +82,17 @@ def make_store(settings: Settings) -> Store:
     if settings.store_kind == "sqlite":
         return SqliteStore(settings.sqlite_path, synchronous=settings.sqlite_synchronous)
     return MongoStore.from_uri(settings.store_url)
+
+
+def repliers(configs: Sequence[SourceConfig]) -> dict[str, ReplySender]:
+    """The reply account of each source that has one, by source id."""
+    out: dict[str, ReplySender] = {}
+    for c in configs:
+        if isinstance(c, JetstreamConfig) and c.reply is not None:
+            out[c.id] = BlueskyReplier(c.reply.pds_url, c.reply.handle, c.reply.app_password)
+        elif isinstance(c, MastodonConfig) and c.reply:
+            out[c.id] = MastodonReplier(c.base_url, c.token)
+    return out
 
 
 def make_verifier(settings: Settings) -> Verifier:
@@ -113,6 +131,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _push_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[keys.PUSH].close()
+    await app[keys.REPLIES].close()
     await app[keys.VERIFIER].close()
 
 
@@ -201,13 +220,17 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
         await escalation.start_waiting()
         await escalation.redeliver()
 
+    source_configs = sources_config.load(settings.sources_file, os.environ)
     app[keys.SOURCES] = Supervisor(sources_config.build(
-        sources_config.load(settings.sources_file, os.environ),
-        Intake(reports_service, geofence, store), store, app[keys.AUDIT], clock), clock)
+        source_configs, Intake(reports_service, geofence, store), store, app[keys.AUDIT],
+        clock), clock)
+    app[keys.REPLIES] = ReplyService(
+        store, repliers(source_configs), load_reply_templates(settings.reply_templates_file),
+        app[keys.AUDIT], feed, clock)
     scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,
-                   sources, metrics_http, dashboard):
+                   sources, metrics_http, dashboard, replies_http):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)

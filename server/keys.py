@@ -18,6 +18,7 @@ from .services.feed import EventFeed
 from .services.geofence import GeofenceService
 from .services.neighbourhoods import NeighbourhoodService
 from .services.officers import OfficerService
+from .services.replies import ReplyService
 from .services.reports import ReportService
 from .services.scheduler import StepScheduler
 from .services.tasks import TaskSet
@@ -46,3 +47,4 @@ AUTH_FAILURES = web.AppKey("auth_failures", Rate)
 SEEN_SIGNATURES = web.AppKey("seen_signatures", SeenSignatures)
 SOURCES = web.AppKey("sources", Supervisor)
 METRICS = web.AppKey("metrics", Metrics)
+REPLIES = web.AppKey("replies", ReplyService)

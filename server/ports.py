@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from .domain.model import Device, LocationFix, Neighbourhood, Officer, OfficerProfile
-from .domain.records import Alert, Delivery, Event, Incident, Report
+from .domain.records import Alert, Delivery, Event, Incident, Reply, Report
 from .domain.transitions import IngestPlan, Transition
 from .security.apikeys import ApiKey
 from .security.hashchain import AuditEntry
@@ -39,6 +39,31 @@ class CursorStore(Protocol):
 
     async def put_cursor(self, source_id: str, cursor: str, now: datetime) -> None:
         """Save a source's cursor (replacing the previous one)."""
+        ...
+
+
+class ReplyStore(Protocol):
+    """Replies to posters (only the reply service uses it)."""
+
+    async def put_reply(self, reply: Reply) -> None:
+        """Insert or replace a reply."""
+        ...
+
+    async def list_replies(self, incident_id: str) -> list[Reply]:
+        """An incident's replies, oldest first."""
+        ...
+
+
+class ReplySender(Protocol):
+    """Sends one reply on one network; raises ReplyFailed with a reason a person can read."""
+
+    async def send(self, report: Report, text: str, key: str) -> str:
+        """Reply to `report`; `key` is the same for every retry of this reply (the network
+        uses it to refuse a second copy). Returns the reply's id on the network."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
         ...
 
 
@@ -74,7 +99,7 @@ class SecurityStore(Protocol):
         ...
 
 
-class Store(SecurityStore, CursorStore, Protocol):
+class Store(SecurityStore, CursorStore, ReplyStore, Protocol):
     """Everything the domain persists. A returned call means the change is committed."""
 
     async def open(self) -> None:

@@ -41,3 +41,22 @@ def load_triager(settings: Settings) -> Triager:
         return Triager(load_model(settings.triage_model_dir or SHIPPED_MODEL), rules)
     except ModelError as exc:
         raise SettingsError(str(exc)) from None
+
+
+DEFAULT_REPLY_TEMPLATES = Path(__file__).parent / "data" / "reply_templates.yaml"
+
+
+def load_reply_templates(path: Path | None) -> dict[str, str]:
+    """The reply templates (the shipped ones without a file); SettingsError if malformed."""
+    source = path or DEFAULT_REPLY_TEMPLATES
+    try:
+        doc = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"reply templates {source}: {exc}") from None
+    templates = doc.get("templates") if isinstance(doc, dict) else None
+    if not isinstance(templates, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() and len(v) <= 500
+            for k, v in templates.items()):
+        raise SettingsError(f"reply templates {source}: 'templates' must map names to texts "
+                            "of at most 500 characters")
+    return {k: v.strip() for k, v in templates.items()}

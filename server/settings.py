@@ -41,6 +41,7 @@ class Settings:
     policy_file: Path | None = None
     triage_rules_file: Path | None = None
     sources_file: Path | None = None      # built-in sources (absent: none)
+    reply_templates_file: Path | None = None  # a force's reply templates (YAML)
     log_format: str = "text"              # text or json (one object a line)
     metrics_port: int | None = None       # also serve /metrics, unauthenticated, here
     triage_model_dir: Path | None = None  # a force's retrained model (default: the shipped one)
@@ -124,6 +125,7 @@ class Settings:
             triage_model_dir=_model_dir(env, "BLUELIGHT_TRIAGE_MODEL"),
             sources_file=_file(env, "BLUELIGHT_SOURCES_FILE"),
             log_format=_choice(env, "BLUELIGHT_LOG_FORMAT", ("text", "json")),
+            reply_templates_file=_file(env, "BLUELIGHT_REPLY_TEMPLATES"),
             metrics_port=(_int(env, "BLUELIGHT_METRICS_PORT", 0, 1, 65535)
                           if env.get("BLUELIGHT_METRICS_PORT") else None),
             group_window_s=_float(env, "BLUELIGHT_GROUP_WINDOW_S", 900.0, 1.0, 86400.0),

@@ -49,6 +49,9 @@ class FakeMastodon:
         app.router.add_get("/api/v1/timelines/tag/{tag}", self._tag)
         app.router.add_get("/api/v1/notifications", self._notifications)
         app.router.add_get("/api/v1/streaming", self._streaming)
+        app.router.add_post("/api/v1/statuses", self._post_status)
+        self.posted: dict[str, dict[str, Any]] = {}   # by Idempotency-Key
+        self.refuse_posts = False
         self.server = TestServer(app)
 
     @property
@@ -157,6 +160,19 @@ class FakeMastodon:
 
     async def _notifications(self, request: web.Request) -> web.Response:
         return self._page(request, self.notifications)
+
+    async def _post_status(self, request: web.Request) -> web.Response:
+        self._auth(request)
+        if self.refuse_posts:
+            return web.json_response({"error": "Validation failed: Text can't be blank"},
+                                     status=422)
+        body = await request.json()
+        key = request.headers.get("Idempotency-Key", "")
+        if key not in self.posted:   # Mastodon answers a repeated key with the first status
+            self.posted[key] = {**status(900 + len(self.posted), body["status"]),
+                                "in_reply_to_id": body.get("in_reply_to_id")}
+        return web.json_response({k: v for k, v in self.posted[key].items()
+                                  if not k.startswith("_")})
 
     async def _streaming(self, request: web.Request) -> web.WebSocketResponse:
         self._auth(request)

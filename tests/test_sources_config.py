@@ -18,12 +18,14 @@ sources:
     url: wss://jetstream2.us-east.bsky.network/subscribe
     mentions: ["@Met-Westminster.bsky.social"]
     hashtags: ["#WestminsterHelp"]
-    reply: {app_password_env: BSKY_APP_PASSWORD}
+    reply: {pds_url: "https://bsky.social", handle: me.bsky.social,
+            app_password_env: BSKY_APP_PASSWORD}
 """, encoding="utf-8")
     (cfg,) = load(path, {"BSKY_APP_PASSWORD": "x"})
     assert cfg.id == "bsky" and cfg.backoff == (1.0, 60.0)
     assert cfg.interest.mentions == {"met-westminster.bsky.social"}
     assert cfg.interest.hashtags == {"westminsterhelp"}
+    assert cfg.reply is not None and cfg.reply.app_password == "x"
     assert load(None, {}) == []
 
 
@@ -40,6 +42,8 @@ sources:
     ({"sources": [{"id": "a", "type": "bluesky", "url": "wss://x", "mentions": "me"}]},
      "mentions must be a list"),
     ({"sources": {"id": "a"}}, "a list under 'sources'"),
+    ({"sources": [{"id": "a", "type": "bluesky", "url": "wss://x",
+                   "reply": {"handle": "me"}}]}, "reply needs pds_url"),
 ])
 def test_a_wrong_file_is_refused_with_a_reason(doc: object, message: str) -> None:
     with pytest.raises(SourcesError, match=message):

@@ -143,3 +143,21 @@ async def test_source_cursor_saved_and_replaced(store: Store) -> None:
     await store.put_cursor("bsky", "1779719010000000", T0 + timedelta(seconds=1))
     assert await store.get_cursor("bsky") == "1779719010000000"
     assert await store.get_cursor("masto") == "109"
+
+
+async def test_replies_are_kept_per_incident_in_order(store: Store) -> None:
+    from server.domain.records import Reply, ReplyStatus
+
+    def reply(rid: str, iid: str, at: datetime) -> Reply:
+        return Reply(rid, iid, "rep_1", "bsky", "Seen by police.", ReplyStatus.QUEUED,
+                     "op", at, at)
+
+    await store.put_reply(reply("r2", "i1", T0 + timedelta(seconds=1)))
+    await store.put_reply(reply("r1", "i1", T0))
+    await store.put_reply(reply("r3", "i2", T0))
+    sent = reply("r1", "i1", T0)
+    await store.put_reply(Reply(**{**vars(sent), "status": ReplyStatus.SENT,
+                                   "remote_id": "at://x/1"}))
+    got = await store.list_replies("i1")
+    assert [r.id for r in got] == ["r1", "r2"]
+    assert got[0].status is ReplyStatus.SENT and got[0].remote_id == "at://x/1"

@@ -70,3 +70,7 @@ class Conflict(DomainError):
 def field_errors(*pairs: tuple[str, str]) -> list[FieldError]:
     """Build a list of FieldError from (field, message) pairs."""
     return [FieldError(f, m) for f, m in pairs]
+
+
+class ReplyFailed(Exception):
+    """A network would not take a reply; the message says why, for the control room."""

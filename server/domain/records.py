@@ -235,3 +235,29 @@ class Event:
     actor: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     id: int = 0
+
+
+class ReplyStatus(enum.StrEnum):
+    """Where a reply to a poster is."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message sent back to a poster on the post's own network."""
+
+    id: str
+    incident_id: str
+    report_id: str
+    source: str
+    text: str
+    status: ReplyStatus
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    template: str | None = None
+    remote_id: str | None = None
+    reason: str | None = None

@@ -10,6 +10,7 @@ from ..domain.records import IncidentStatus, Outcome, Priority
 from ..domain.times import parse_time
 from .auth import principal_of
 from .io import json_response, query_choice, query_int, read_json, read_optional_json
+from .replies import reply_json
 from .routing import CONTROL, Route
 from .serialize import alert_json, event_json, incident_json, reads_content, report_json
 
@@ -41,8 +42,10 @@ async def get_incident(request: web.Request) -> web.Response:
     deliveries = await store.list_deliveries([a.id for a in alerts])
     timeline = await store.events_after(0, limit=5000, incident_id=iid)
     reports = await store.list_reports(iid)
+    replies = await store.list_replies(iid)
     content = await reads_content(request, request.path, len(reports))
     return json_response({
+        "replies": [reply_json(r) for r in replies],
         "incident": incident_json(incident, content=content),
         "reports": [report_json(r, content=content) for r in reports],
         "alerts": [alert_json(a, deliveries) for a in alerts],

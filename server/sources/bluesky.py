@@ -35,11 +35,21 @@ _TAG = re.compile(r"(?<![\w#])#(\w{1,64})")
 
 
 @dataclass(frozen=True)
+class BlueskyAccount:
+    """The force's own Bluesky account, for replies."""
+
+    pds_url: str
+    handle: str
+    app_password: str
+
+
+@dataclass(frozen=True)
 class JetstreamConfig:
     """One Bluesky source."""
 
     id: str
     url: str
+    reply: BlueskyAccount | None = None
     interest: Interest = field(default_factory=Interest)
     ping_s: float = 20.0       # websocket ping; no pong in time closes the connection
     silence_s: float = 60.0    # no frame for this long: reconnect

@@ -16,7 +16,7 @@ import yaml
 from ..ports import Clock, CursorStore
 from ..services.audit import AuditLog
 from ..services.intake import Intake, Interest
-from .bluesky import JetstreamConfig, JetstreamSource
+from .bluesky import BlueskyAccount, JetstreamConfig, JetstreamSource
 from .mastodon import MastodonConfig, MastodonSource
 from .supervisor import Source
 
@@ -49,11 +49,22 @@ def _backoff(doc: Mapping[str, Any], where: str) -> tuple[float, float]:
     return first, longest
 
 
-def _bluesky(item: Mapping[str, Any], where: str, common: dict[str, Any]) -> JetstreamConfig:
+def _bluesky(item: Mapping[str, Any], where: str, common: dict[str, Any],
+             env: Mapping[str, str]) -> JetstreamConfig:
     url = item.get("url")
     if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
         raise SourcesError(f"{where}: url must be a ws:// or wss:// Jetstream address")
-    return JetstreamConfig(url=url, **common)
+    raw = item.get("reply")
+    account = None
+    if raw is not None:
+        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in (
+                "pds_url", "handle", "app_password_env")):
+            raise SourcesError(f"{where}: reply needs pds_url, handle and app_password_env")
+        if raw["app_password_env"] not in env:
+            raise SourcesError(f"{where}: environment variable {raw['app_password_env']!r} "
+                               "is not set")
+        account = BlueskyAccount(raw["pds_url"], raw["handle"], env[raw["app_password_env"]])
+    return JetstreamConfig(url=url, reply=account, **common)
 
 
 def _mastodon(item: Mapping[str, Any], where: str, common: dict[str, Any],
@@ -70,7 +81,7 @@ def _mastodon(item: Mapping[str, Any], where: str, common: dict[str, Any],
         raise SourcesError(f"{where}: streams must list public, public:local, user or "
                            "hashtag:NAME")
     return MastodonConfig(base_url=base, token=env[token_env], streams=tuple(streams),
-                          **common)
+                          reply=bool(item.get("reply", False)), **common)
 
 
 def parse(doc: Any, env: Mapping[str, str]) -> list[SourceConfig]:
@@ -99,7 +110,7 @@ def parse(doc: Any, env: Mapping[str, str]) -> list[SourceConfig]:
                   "silence_s": float(item.get("silence_s", 120.0 if kind == "mastodon"
                                               else 60.0)),
                   "backoff": _backoff(item, where)}
-        out.append(_bluesky(item, where, common) if kind == "bluesky"
+        out.append(_bluesky(item, where, common, env) if kind == "bluesky"
                    else _mastodon(item, where, common, env))
     return out
 

@@ -44,6 +44,7 @@ class MastodonConfig:
     base_url: str
     token: str
     streams: tuple[str, ...] = ("public:local",)
+    reply: bool = False        # reply as this account (the token needs write:statuses)
     interest: Interest = field(default_factory=Interest)
     ping_s: float = 20.0
     silence_s: float = 120.0

@@ -29,6 +29,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "events": [([("incident_id", ASCENDING), ("_id", ASCENDING)], {})],
     "officers": [([("on_duty", ASCENDING), ("location_at", ASCENDING)], {})],
     "devices": [([("officer_id", ASCENDING)], {})],
+    "replies": [([("incident_id", ASCENDING), ("created_at", ASCENDING)], {})],
 }
 
 

@@ -9,13 +9,14 @@ from pymongo import AsyncMongoClient, uri_parser
 from .alerting import AlertingCollections
 from .cursors import CursorCollection
 from .registry import RegistryCollections
+from .replies import ReplyCollection
 from .security import SecurityCollections
 
 DEFAULT_DB = "bluelight"
 
 
 class MongoStore(SecurityCollections, AlertingCollections, RegistryCollections,
-                 CursorCollection):
+                 CursorCollection, ReplyCollection):
     """The Store port on one MongoDB database."""
 
     @classmethod

@@ -151,3 +151,16 @@ MIGRATIONS.append(
     );
     """,
 )
+
+MIGRATIONS.append(
+    # 7: replies to posters.
+    """
+    CREATE TABLE replies (
+        id TEXT PRIMARY KEY,
+        incident_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX replies_incident ON replies (incident_id, created_at);
+    """,
+)

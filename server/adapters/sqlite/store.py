@@ -20,6 +20,7 @@ from ...domain.model import (
 from .alerting import AlertingTables
 from .base import SqliteBase
 from .cursors import CursorTable
+from .replies import ReplyTable
 from .security import SecurityTables
 
 
@@ -54,7 +55,7 @@ def _officer(row: Any) -> Officer:
                    device_count=row[13])
 
 
-class SqliteStore(SecurityTables, AlertingTables, CursorTable, SqliteBase):
+class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, SqliteBase):
     """The Store port on one SQLite file."""
 
     # Neighbourhoods

@@ -1,0 +1,1 @@
+"""Outbound replies to posters, one adapter per network (driven adapters of ReplySender)."""
