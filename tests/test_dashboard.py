@@ -140,3 +140,18 @@ async def test_keyboard_moves_through_the_queue_and_opens(make_api: ApiFactory,
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name=re.compile("Incident .* crime_in_progress"))
                  ).to_be_visible()
+
+
+async def test_reply_offers_the_templates_and_shows_a_refusal(make_api: ApiFactory,
+                                                              browser: Browser) -> None:
+    api = await make_api()
+    await neighbourhood(api)
+    page = await signed_in(browser, api)
+    await report(api, "someone is trapped in a lift at the station and can't breathe", "r1")
+    await page.get_by_role("row", name=re.compile("P1")).click()
+    await page.get_by_role("button", name="Reply").click()
+    await expect(page.get_by_label("Template").locator("option")).to_contain_text(
+        ["Seen by police. Help is on its way. If you can, call 999."])
+    await page.get_by_role("button", name="Send reply").click()
+    # Posts that came through the ingest API have no reply account: the API says so.
+    await expect(page.get_by_role("alert")).to_contain_text("reply_unsupported")

@@ -281,6 +281,30 @@ function item(list, text, href) {
   if (href) { const a = document.createElement("a"); a.href = href; a.textContent = " original post";
     a.rel = "noopener noreferrer"; a.target = "_blank"; li.append(a); }
   list.append(li);
+  return li;
+}
+
+async function reply(incidentId, reportId) {
+  await act(async () => {
+    const templates = (await api("GET", "/v1/reply-templates")).templates;
+    const select = $("#reply-template");
+    select.replaceChildren(...Object.entries(templates).map(([name, text]) => {
+      const opt = document.createElement("option"); opt.value = name; opt.textContent = text;
+      return opt;
+    }));
+    $("#reply-text").value = "";
+    const dialog = $("#reply-dialog");
+    dialog.onclose = () => {
+      if (dialog.returnValue !== "ok") return;
+      const own = $("#reply-text").value.trim();
+      const body = own ? { report_id: reportId, text: own } : { report_id: reportId, template: select.value };
+      act(async () => {
+        await api("POST", `/v1/incidents/${incidentId}/replies`, body);
+        showDetail(await api("GET", `/v1/incidents/${incidentId}`));
+      });
+    };
+    dialog.showModal();
+  });
 }
 
 function showDetail(d) {
@@ -297,7 +321,12 @@ function showDetail(d) {
     facts.append(dt, dd);
   }
   const reports = $("#detail-reports"); reports.replaceChildren();
-  for (const r of d.reports) item(reports, `${r.author || r.source}: ${r.text || "(removed)"} [${r.priority}, score ${r.score ?? "n/a"}]`, r.url);
+  for (const r of d.reports) {
+    const li = item(reports, `${r.author || r.source}: ${r.text || "(removed)"} [${r.priority}, score ${r.score ?? "n/a"}]`, r.url);
+    button(li, "Reply", () => reply(inc.id, r.id));
+  }
+  const replies = $("#detail-replies"); replies.replaceChildren();
+  for (const x of d.replies || []) item(replies, `${x.status}: ${x.text}${x.reason ? " (" + x.reason + ")" : ""} by ${x.requested_by}`);
   const alerts = $("#detail-alerts"); alerts.replaceChildren();
   for (const a of d.alerts) item(alerts, `wave ${a.wave} to ${a.recipients.join(", ")}: ${a.status}`
     + ` (${(a.deliveries || []).map((x) => x.status).join(", ") || "no devices"})`);
