@@ -1,11 +1,13 @@
 """A fake FCM v1 server on 127.0.0.1 that answers like FCM, errors included.
 
 Per-token scripts say how to answer each successive send to that token: "ok",
-"unregistered" (404 UNREGISTERED), "503", "429:<retry-after seconds>" or "invalid" (400).
+"unregistered" (404 UNREGISTERED), "503", "429:<retry-after seconds>", "invalid" (400) or
+"hang:<seconds>" (answer ok only after that long: a device whose sends time out).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -51,6 +53,9 @@ class FakeFcm:
                                       request.headers.get("Authorization", "")))
         script = self.scripts.get(token, [])
         answer = script.pop(0) if script else "ok"
+        if answer.startswith("hang:"):
+            await asyncio.sleep(float(answer.split(":", 1)[1]))
+            answer = "ok"
         if answer == "ok":
             project = request.match_info["project"]
             return web.json_response({"name": f"projects/{project}/messages/{next(self._ids)}"})

@@ -133,3 +133,58 @@ async def test_failing_pushes_never_stall_escalation(make_api: ApiFactory, setti
     # alert's own delivery gave up when the ack window could not fit the wait.
     [d] = await deliveries(api, iid, wait=False)
     assert d["status"] == "failed" and d["error_code"] == "QuotaExceededError"
+
+
+async def two_officers_alerted(api: Api) -> str:
+    await neighbourhood(api)
+    await officer_on_duty(api, "pc1", 51.5050, -0.1265)
+    await officer_on_duty(api, "pc2", 51.5051, -0.1265)
+    r = await api.post("/v1/reports", post("he has a knife", "two", lat=WHITEHALL[0],
+                                           lon=WHITEHALL[1]), role="ingest")
+    return str(r.body["incident_id"])
+
+
+async def by_officer(api: Api, iid: str) -> dict[str, dict[str, object]]:
+    return {str(d["officer_id"]): d for d in await deliveries(api, iid, wait=False)}
+
+
+async def test_one_devices_retry_after_never_holds_back_another(
+        make_api: ApiFactory, settings: Settings, fcm: tuple[FakeFcm, str],
+        tmp_path: Path) -> None:
+    fake, url = fcm
+    waves = [{"radius_m": 1000, "officers": 2, "ack_timeout_s": 120}]
+    api = await make_api(settings=replace(
+        settings, push="fcm", fcm_project_id=PROJECT, fcm_endpoint=url,
+        fcm_access_token="test-access-token", policy_file=policy_file(tmp_path, waves)))
+    fake.scripts[token_of("pc1")] = ["429:60", "ok"]   # come back in a minute
+    fake.scripts[token_of("pc2")] = ["429:0", "ok"]    # try again now
+    iid = await two_officers_alerted(api)
+
+    async def pc2_sent() -> bool:
+        return (await by_officer(api, iid)).get("pc2", {}).get("status") == "sent"
+
+    await eventually(pc2_sent, within=5)   # one wait for all would have been 60 s
+    assert (await by_officer(api, iid))["pc1"]["status"] == "retrying"
+    assert len(fake.to(token_of("pc1"))) == 1
+
+
+async def test_a_hanging_device_costs_its_timeout_and_delays_nobody(
+        make_api: ApiFactory, settings: Settings, fcm: tuple[FakeFcm, str],
+        tmp_path: Path) -> None:
+    fake, url = fcm
+    push = FcmPush(project_id=PROJECT, access_token="test-access-token", endpoint=url,
+                   send_timeout_s=1.0)
+    waves = [{"radius_m": 1000, "officers": 2, "ack_timeout_s": 120}]
+    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, waves)),
+                         push=push)
+    fake.scripts[token_of("pc1")] = ["hang:30"]
+    iid = await two_officers_alerted(api)
+
+    async def both_recorded() -> bool:
+        got = await by_officer(api, iid)
+        return got.get("pc2", {}).get("status") == "sent" and got.get("pc1", {}).get(
+            "error_code") == "timeout"
+
+    await eventually(both_recorded, within=5)
+    first_pc1, first_pc2 = fake.to(token_of("pc1"))[0], fake.to(token_of("pc2"))[0]
+    assert abs(first_pc2.at - first_pc1.at) < 0.5   # pc2's push went out at once

@@ -18,7 +18,9 @@ from ..ports import PushMessage, PushOutcome
 
 log = logging.getLogger(__name__)
 _names = itertools.count(1)
-MAX_BATCH = 500  # FCM's limit per send_each call
+# A send that takes longer than this is abandoned and retried by our own backoff (the
+# SDK's client would wait 120 s, far past any acknowledgement window).
+SEND_TIMEOUT_S = 5.0
 
 
 def _retry_after(exc: exceptions.FirebaseError) -> float | None:
@@ -71,7 +73,9 @@ class FcmPush:
     """Push port on FCM. `endpoint` replaces https://fcm.googleapis.com (staging, tests)."""
 
     def __init__(self, *, project_id: str, credentials_file: str | None = None,
-                 access_token: str | None = None, endpoint: str | None = None) -> None:
+                 access_token: str | None = None, endpoint: str | None = None,
+                 send_timeout_s: float = SEND_TIMEOUT_S) -> None:
+        self._timeout = send_timeout_s
         cred: Any
         if access_token:  # a fixed OAuth bearer token: staging and tests only
             cred = StaticTokenCredentials(token=access_token)  # type: ignore[no-untyped-call]
@@ -89,19 +93,22 @@ class FcmPush:
             self._service._fcm_url = f"{base}/v1/projects/{project_id}/messages:send"
 
     async def send(self, messages: Sequence[PushMessage]) -> list[PushOutcome]:
-        """Send in batches of 500; errors come back per message, never raised."""
-        outcomes: list[PushOutcome] = []
-        for start in range(0, len(messages), MAX_BATCH):
-            batch = [to_fcm(m) for m in messages[start:start + MAX_BATCH]]
-            try:
-                result = await messaging.send_each_async(batch, app=self._app)
-            except exceptions.FirebaseError as exc:  # the whole call failed
-                outcomes.extend(classify(exc) for _ in batch)
-                continue
-            for r in result.responses:
-                outcomes.append(PushOutcome("sent", message_id=r.message_id) if r.success
-                                else classify(r.exception))
-        return outcomes
+        """One request per message, side by side, each with its own timeout: a device whose
+        sends hang costs at most the timeout and never holds back the others' pushes (a
+        batch call waits for its slowest message). Errors come back per message."""
+        return list(await asyncio.gather(*(self._one(m) for m in messages)))
+
+    async def _one(self, message: PushMessage) -> PushOutcome:
+        try:
+            async with asyncio.timeout(min(self._timeout, max(1.0, message.ttl_s))):
+                result = await messaging.send_each_async([to_fcm(message)], app=self._app)
+        except TimeoutError:
+            return PushOutcome("retry", error_code="timeout")
+        except exceptions.FirebaseError as exc:
+            return classify(exc)
+        r = result.responses[0]
+        return (PushOutcome("sent", message_id=r.message_id) if r.success
+                else classify(r.exception))
 
     async def close(self) -> None:
         """Close the async HTTP client, then delete the app off the loop (it would block)."""

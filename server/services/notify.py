@@ -132,43 +132,57 @@ class Notifier:
 
     async def _send(self, alert: Alert, records: list[Delivery], data: dict[str, str],
                     until: datetime, title: str | None, body: str | None) -> None:
-        """Record the deliveries, then send with backoff until each is done or given up."""
+        """Record the deliveries, then send with backoff until each is done or given up.
+        Each device keeps its own schedule: one device's long Retry-After (or slow answers)
+        never holds back another's retry."""
         await self._store.put_deliveries(records)
-        attempt = 0
-        while records:
-            attempt += 1
-            ttl = max(1, int((until - self._clock.now()).total_seconds()))
+        pending = {r.id: r for r in records}
+        due = dict.fromkeys(pending, self._clock.now())
+        while pending:
+            now = self._clock.now()
+            batch = [r for r in pending.values() if due[r.id] <= now]
+            if not batch:
+                await asyncio.sleep(max(0.0, (min(due.values()) - now).total_seconds()))
+                continue
+            ttl = max(1, int((until - now).total_seconds()))
             outcomes = await self._push.send([
                 PushMessage(token=r.token, data=data, ttl_s=ttl, title=title, body=body)
-                for r in records])
-            records = await self._record(records, outcomes, attempt)
-            wait = self._backoff(attempt, [o for o in outcomes if o.status == "retry"])
-            if not records or attempt >= self._retry.max_attempts or (
-                    self._clock.now() + timedelta(seconds=wait) >= until):
-                await self._give_up(records)
-                return
-            await asyncio.sleep(wait)
+                for r in batch])
+            for r in batch:
+                del pending[r.id], due[r.id]
+            now = self._clock.now()
+            given_up = []
+            for r, o in await self._record(batch, outcomes):
+                wait = timedelta(seconds=self._wait(r.attempts, o))
+                if r.attempts >= self._retry.max_attempts or now + wait >= until:
+                    given_up.append(r)
+                else:
+                    pending[r.id], due[r.id] = r, now + wait
+            await self._give_up(given_up)
 
-    def _backoff(self, attempt: int, retries: Sequence[PushOutcome]) -> float:
-        hinted = [o.retry_after_s for o in retries if o.retry_after_s is not None]
-        backoff: float = min(self._retry.max_s, self._retry.first_s * 2 ** (attempt - 1))
-        return max([backoff, *hinted])
+    def _wait(self, attempts: int, outcome: PushOutcome) -> float:
+        """This device's next try: doubling backoff, or later if FCM asked for later."""
+        backoff: float = min(self._retry.max_s, self._retry.first_s * 2 ** (attempts - 1))
+        return max(backoff, outcome.retry_after_s or 0.0)
 
-    async def _record(self, records: list[Delivery], outcomes: Sequence[PushOutcome],
-                      attempt: int) -> list[Delivery]:
-        """Store each outcome; return the deliveries to retry."""
+    async def _record(self, records: list[Delivery], outcomes: Sequence[PushOutcome]
+                      ) -> list[tuple[Delivery, PushOutcome]]:
+        """Store each outcome; return the deliveries to retry, with their outcomes."""
         now = self._clock.now()
-        again: list[Delivery] = []
+        again: list[tuple[Delivery, PushOutcome]] = []
         done: list[Delivery] = []
         for r, o in zip(records, outcomes, strict=True):
             status = {"sent": "sent", "retry": "retrying"}.get(o.status, "failed")
             updated = replace(r, status=status, attempts=r.attempts + 1, updated_at=now,
                               message_id=o.message_id, error_code=o.error_code)
-            (again if o.status == "retry" else done).append(updated)
+            if o.status == "retry":
+                again.append((updated, o))
+            else:
+                done.append(updated)
             if o.status == "unregistered":
                 await self._store.forget_token(r.token)
                 log.info("forgot dead token of officer %s (%s)", r.officer_id, o.error_code)
-        await self._store.put_deliveries(done + again)
+        await self._store.put_deliveries(done + [r for r, _ in again])
         return again
 
     async def _give_up(self, records: Sequence[Delivery]) -> None:
