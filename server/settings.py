@@ -42,6 +42,8 @@ class Settings:
     triage_rules_file: Path | None = None
     sources_file: Path | None = None      # built-in sources (absent: none)
     reply_templates_file: Path | None = None  # a force's reply templates (YAML)
+    # The dashboard map's tiles ({z}/{x}/{y} template); "" draws boundaries and markers only.
+    map_tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     log_format: str = "text"              # text or json (one object a line)
     metrics_port: int | None = None       # also serve /metrics, unauthenticated, here
     triage_model_dir: Path | None = None  # a force's retrained model (default: the shipped one)
@@ -126,6 +128,8 @@ class Settings:
             sources_file=_file(env, "BLUELIGHT_SOURCES_FILE"),
             log_format=_choice(env, "BLUELIGHT_LOG_FORMAT", ("text", "json")),
             reply_templates_file=_file(env, "BLUELIGHT_REPLY_TEMPLATES"),
+            map_tiles=_tiles(env.get("BLUELIGHT_MAP_TILES",
+                                     "https://tile.openstreetmap.org/{z}/{x}/{y}.png")),
             metrics_port=(_int(env, "BLUELIGHT_METRICS_PORT", 0, 1, 65535)
                           if env.get("BLUELIGHT_METRICS_PORT") else None),
             group_window_s=_float(env, "BLUELIGHT_GROUP_WINDOW_S", 900.0, 1.0, 86400.0),
@@ -197,6 +201,13 @@ def _auth(env: Mapping[str, str]) -> dict[str, Any]:
             "oidc_jwks_url": found["jwks_url"],
             "oidc_role_claim": env.get("BLUELIGHT_OIDC_ROLE_CLAIM", "roles"),
             "oidc_role_map": tuple(pairs)}
+
+
+def _tiles(raw: str) -> str:
+    if raw and not (raw.startswith("https://") and all(k in raw for k in ("{z}", "{x}", "{y}"))):
+        raise SettingsError("BLUELIGHT_MAP_TILES must be an https:// URL with {z}, {x} and {y}, "
+                            "or empty for no tiles")
+    return raw
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

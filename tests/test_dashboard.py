@@ -35,7 +35,7 @@ async def signed_in(browser: Browser, api: Api, sub: str = "sup1") -> Page:
     page = await context.new_page()
     base = str(api.client.make_url("/dashboard/"))
     await page.goto(f"{base}#token={token('control_room', sub)}")
-    await expect(page.get_by_role("status")).to_have_text("Live")
+    await expect(page.get_by_role("banner").get_by_role("status")).to_have_text("Live")
     return page
 
 
@@ -79,7 +79,7 @@ async def test_a_pasted_bad_token_is_refused_and_asks_again(make_api: ApiFactory
     await page.goto(str(api.client.make_url("/dashboard/")))
     await page.get_by_label("Access token").fill("not-a-token")
     await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("status")).to_contain_text("sign in again")
+    await expect(page.get_by_role("banner").get_by_role("status")).to_contain_text("sign in again")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
@@ -155,3 +155,18 @@ async def test_reply_offers_the_templates_and_shows_a_refusal(make_api: ApiFacto
     await page.get_by_role("button", name="Send reply").click()
     # Posts that came through the ingest API have no reply account: the API says so.
     await expect(page.get_by_role("alert")).to_contain_text("reply_unsupported")
+
+
+async def test_the_map_draws_boundaries_incidents_and_officers_without_tiles(
+        make_api: ApiFactory, browser: Browser) -> None:
+    api = await make_api()   # the default tile server is unreachable from here
+    await neighbourhood(api)
+    await officer_on_duty(api, "near", 51.5050, -0.1265)
+    page = await signed_in(browser, api)
+    summary = page.get_by_role("region", name="Map").get_by_role("status")
+    await expect(summary).to_have_text(
+        "1 neighbourhoods, 0 incidents and 1 officers on duty on the map")
+    await report(api, "man with a machete outside the station, people running", "m1")
+    await expect(summary).to_have_text(
+        "1 neighbourhoods, 1 incidents and 1 officers on duty on the map")
+    await shot(page, "dashboard-map")

@@ -57,9 +57,10 @@ async def import_neighbourhoods(request: web.Request) -> web.Response:
 
 
 async def list_neighbourhoods(request: web.Request) -> web.Response:
-    """All neighbourhoods, without geometry."""
-    items = await request.app[keys.NEIGHBOURHOODS].list_all()
-    return json_response({"items": [neighbourhood_json(n, geometry=False) for n in items],
+    """All neighbourhoods; with ?geometry=true their shapes too (for a map)."""
+    shapes = query_bool(request, "geometry")
+    items = await request.app[keys.NEIGHBOURHOODS].list_all(with_geometry=shapes)
+    return json_response({"items": [neighbourhood_json(n, geometry=shapes) for n in items],
                           "count": len(items)})
 
 

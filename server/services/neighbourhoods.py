@@ -73,9 +73,9 @@ class NeighbourhoodService:
             raise NotFound("neighbourhood", nid)
         return found
 
-    async def list_all(self) -> list[Neighbourhood]:
-        """All neighbourhoods, without geometry."""
-        return await self._store.list_neighbourhoods(with_geometry=False)
+    async def list_all(self, *, with_geometry: bool = False) -> list[Neighbourhood]:
+        """All neighbourhoods (without geometry unless asked)."""
+        return await self._store.list_neighbourhoods(with_geometry=with_geometry)
 
     async def delete(self, nid: str) -> None:
         """Delete one or raise NotFound."""

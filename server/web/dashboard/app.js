@@ -1,8 +1,10 @@
 // The control-room dashboard: the open incidents, live from /v1/events, and the actions
 // the API offers. Plain modules, no build step; every request carries the bearer token.
+import { IncidentMap } from "./map.js";
+
 const $ = (sel) => document.querySelector(sel);
 const RANK = { P1: 1, P2: 2, P3: 3, P4: 4 };
-const state = { token: null, incidents: new Map(), lastEventId: null, selected: null,
+const state = { map: null, token: null, incidents: new Map(), lastEventId: null, selected: null,
   pending: new Set(), closedIds: new Set(), muted: false, stream: null, flush: null };
 
 class Problem extends Error {
@@ -56,8 +58,19 @@ async function signIn(token) {
   $("#signin").hidden = true; $("#board").hidden = false; $("#signout").hidden = false;
   try {
     await loadQueue();
+    await loadMap();
   } catch (err) { showProblem(err); return; }
   follow();
+}
+
+async function loadMap() {
+  if (!state.map) state.map = new IncidentMap($("#map"), (id) => open(id));
+  state.map.setNeighbourhoods((await api("GET", "/v1/neighbourhoods?geometry=true")).items);
+  await loadOfficers();
+}
+
+async function loadOfficers() {
+  if (state.map) state.map.setOfficers((await api("GET", "/v1/officers")).items);
 }
 
 // -- the queue ------------------------------------------------------------------------
@@ -123,6 +136,7 @@ function render() {
     tr.addEventListener("click", () => open(inc.id));
   }
   $("#count").textContent = `(${rows.length})`;
+  if (state.map) state.map.setIncidents(rows);
   $("#empty").hidden = rows.length > 0;
 }
 
@@ -363,6 +377,8 @@ $("#mute").addEventListener("click", (e) => {
   e.target.setAttribute("aria-pressed", String(state.muted));
   e.target.textContent = state.muted ? "Unmute alarm" : "Mute alarm";
 });
+setInterval(() => { if (state.token) loadOfficers().catch(() => {}); }, 15000);
+
 // Ages and countdowns tick in place (re-rendering would take the keyboard focus away).
 setInterval(() => {
   for (const td of document.querySelectorAll("td[data-since]")) td.textContent = ago(td.dataset.since);
