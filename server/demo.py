@@ -90,6 +90,24 @@ async def _replay(api: Client, rng: random.Random) -> tuple[str, str]:
     return surge, lone
 
 
+async def _acknowledge(api: Client, incident_id: str) -> str:
+    """The first recipient of the incident's pending wave acknowledges it; on a slow machine
+    a 3 s wave can expire first, so take the wave that is pending now."""
+    for _ in range(10):
+        detail = await api.call("GET", f"/v1/incidents/{incident_id}", Role.CONTROL_ROOM)
+        pending = [a for a in detail["alerts"] if a["status"] == "pending"]
+        if pending:
+            taker = str(pending[-1]["recipients"][0])
+            try:
+                await api.call("POST", f"/v1/alerts/{pending[-1]['id']}/ack", Role.OFFICER,
+                               taker)
+                return taker
+            except RuntimeError:   # it expired between the read and the ack: try again
+                pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"no wave of {incident_id} could be acknowledged")
+
+
 async def _show(api: Client, push: LogPush, surge: str, lone: str) -> None:
     incidents = await api.call("GET", "/v1/incidents?limit=10", Role.CONTROL_ROOM)
     say("\nIncidents:")
@@ -100,10 +118,7 @@ async def _show(api: Client, push: LogPush, surge: str, lone: str) -> None:
     say(f"\nPushes sent: {len(alerts)} alerts, to the nearest officers of each incident:")
     for m in alerts:
         say(f"  -> {m.token[9:14]}  {m.title}: {m.body[:40] if m.body else ''}")
-    detail = await api.call("GET", f"/v1/incidents/{surge}", Role.CONTROL_ROOM)
-    alert = detail["alerts"][0]
-    taker = alert["recipients"][0]
-    await api.call("POST", f"/v1/alerts/{alert['id']}/ack", Role.OFFICER, taker)
+    taker = await _acknowledge(api, surge)
     say(f"\n{taker} acknowledged the explosion; the other recipients were told it is taken.")
     say("Nobody acknowledges the lone cry for help: watch it escalate wave by wave...")
     for _ in range(40):

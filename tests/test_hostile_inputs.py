@@ -108,3 +108,8 @@ async def test_repair_of_a_huge_invalid_shape_is_refused_not_attempted(api: Api)
     r = await api.put("/v1/neighbourhoods/spiky?repair=true", feature, role="admin")
     assert r.status == 422 and "too large to repair" in r.body["detail"]
     assert (await api.get("/v1/neighbourhoods/spiky", role="admin")).status == 404
+
+
+async def test_an_empty_last_event_id_is_refused_not_read_as_zero(api: Api) -> None:
+    r = await api.get("/v1/events", role="control_room", headers={"Last-Event-ID": ""})
+    assert r.status == 422

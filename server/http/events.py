@@ -16,7 +16,9 @@ HEARTBEAT_EVERY = 30  # empty polls between keep-alive comments
 
 
 def _resume_from(request: web.Request) -> int:
-    raw = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
+    raw = request.headers.get("Last-Event-ID")   # present but empty is malformed, not "0"
+    if raw is None:
+        raw = request.query.get("after", "0")
     # ASCII digits only ("²".isdigit() is True) and at most 18 of them (a 64-bit id).
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         raise ValidationFailed("Last-Event-ID must be an event id", errors=[
