@@ -12,8 +12,6 @@ from datetime import timedelta
 from aiohttp import web
 
 from . import keys
-from .adapters.mongo.store import MongoStore
-from .adapters.push_fcm import FcmPush
 from .adapters.push_log import LogPush
 from .adapters.replies.bluesky import BlueskyReplier
 from .adapters.replies.mastodon import MastodonReplier
@@ -81,6 +79,10 @@ def make_store(settings: Settings) -> Store:
     """The store adapter the settings select."""
     if settings.store_kind == "sqlite":
         return SqliteStore(settings.sqlite_path, synchronous=settings.sqlite_synchronous)
+    # Imported here: pymongo (and firebase-admin below) cost ~0.1-0.2 s of start-up each,
+    # and only a server that uses them should pay it (issue 13: ready in under 1 s).
+    from .adapters.mongo.store import MongoStore
+
     return MongoStore.from_uri(settings.store_url)
 
 
@@ -108,6 +110,8 @@ def make_verifier(settings: Settings) -> Verifier:
 def make_push(settings: Settings) -> Push:
     """The push adapter the settings select (no network until the first send)."""
     if settings.push == "fcm":
+        from .adapters.push_fcm import FcmPush
+
         return FcmPush(project_id=settings.fcm_project_id or "",
                        credentials_file=settings.fcm_credentials,
                        access_token=settings.fcm_access_token, endpoint=settings.fcm_endpoint)
