@@ -42,6 +42,15 @@ class CursorStore(Protocol):
         ...
 
 
+class ReportQueries(Protocol):
+    """Reads of reports across incidents (the control room's view of what came in)."""
+
+    async def find_reports(self, *, source: str | None = None, since: datetime | None = None,
+                           before_id: str | None = None, limit: int = 50) -> list[Report]:
+        """Reports newest first, by source and received time; `before_id` pages on."""
+        ...
+
+
 class ReplyStore(Protocol):
     """Replies to posters (only the reply service uses it)."""
 
@@ -99,7 +108,7 @@ class SecurityStore(Protocol):
         ...
 
 
-class Store(SecurityStore, CursorStore, ReplyStore, Protocol):
+class Store(SecurityStore, CursorStore, ReplyStore, ReportQueries, Protocol):
     """Everything the domain persists. A returned call means the change is committed."""
 
     async def open(self) -> None:

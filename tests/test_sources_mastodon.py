@@ -154,3 +154,20 @@ def test_html_content_becomes_plain_text() -> None:
     html = ('<p>Help at <a href="https://x.org/abc"><span class="invisible">https://</span>'
             '<span>x.org/abc</span></a> &amp; now</p><p>second<br>line</p>')
     assert text_of(html) == "Help at x.org/abc & now\nsecond\nline"
+
+
+async def test_the_control_room_lists_reports_by_source_and_pages(make_api: ApiFactory) -> None:
+    api = await make_api()
+    for i in range(3):
+        for src in ("masto", "bsky"):
+            r = await api.post("/v1/reports", {"source": src, "external_id": f"{src}{i}",
+                                               "text": f"quiet day {i}",
+                                               "posted_at": "2026-11-30T08:00:00Z"},
+                               role="ingest")
+            assert r.status == 201
+    page = (await api.get("/v1/reports?source=MASTO&limit=2", role="control_room")).body
+    assert [r["external_id"] for r in page["items"]] == ["masto2", "masto1"]
+    rest = (await api.get(f"/v1/reports?source=masto&limit=2&cursor={page['next_cursor']}",
+                          role="control_room")).body
+    assert [r["external_id"] for r in rest["items"]] == ["masto0"] and rest["next_cursor"] is None
+    assert (await api.get("/v1/reports", role="officer")).status == 403

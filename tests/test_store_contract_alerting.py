@@ -182,3 +182,17 @@ async def test_deliveries_and_events(store: Store) -> None:
     assert [(e.kind, e.data) for e in all_events] == [("a", {"k": [1, 2]}), ("b", {})]
     assert [e.kind for e in await store.events_after(all_events[0].id)] == ["b"]
     assert [e.kind for e in await store.events_after(0, incident_id="i2")] == ["b"]
+
+
+async def test_find_reports_newest_first_by_source_and_time(store: Store) -> None:
+    window = T0 - timedelta(minutes=15)
+    for i, (ext, src) in enumerate([("a", "x"), ("b", "bsky"), ("c", "x"), ("d", "x")]):
+        r = replace(report(ext, at=T0 + timedelta(seconds=i)), id=f"rep_{i}{ext}", source=src)
+        await store.ingest_report(r, window, new_plan(r))
+    assert [r.id for r in await store.find_reports()] == ["rep_3d", "rep_2c", "rep_1b", "rep_0a"]
+    page = await store.find_reports(source="x", limit=2)
+    assert [r.id for r in page] == ["rep_3d", "rep_2c"]
+    rest = await store.find_reports(source="x", before_id=page[-1].id, limit=2)
+    assert [r.id for r in rest] == ["rep_0a"]
+    recent = await store.find_reports(since=T0 + timedelta(seconds=2))
+    assert [r.id for r in recent] == ["rep_3d", "rep_2c"]

@@ -12,6 +12,7 @@ from .. import keys
 from ..auth import SourceNotAllowed
 from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..domain.sources import normalise_source
+from ..domain.times import parse_time
 from ..services.reports import Ingested
 from .auth import principal_of
 from .io import (
@@ -21,10 +22,12 @@ from .io import (
     find_unencodable,
     json_response,
     loads_marking,
+    query_int,
     read_body,
     read_json,
 )
-from .routing import INGEST, Route
+from .routing import CONTROL, INGEST, Route
+from .serialize import reads_content, report_json
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +162,24 @@ async def post_deletion(request: web.Request) -> web.Response:
                           "id": None if redacted is None else redacted.id})
 
 
+async def list_reports(request: web.Request) -> web.Response:
+    """What came in, newest first, by source and time (the control room's view of the
+    sources), paged with an opaque cursor."""
+    since = request.query.get("since")
+    source = request.query.get("source")
+    limit = query_int(request, "limit", 50, 1, 500)
+    items = await request.app[keys.STORE].find_reports(
+        source=None if source is None else normalise_source(source),
+        since=None if since is None else parse_time(since, "since"),
+        before_id=request.query.get("cursor"), limit=limit)
+    cursor = items[-1].id if len(items) == limit else None
+    content = await reads_content(request, request.path_qs, len(items))
+    return json_response({"items": [report_json(r, content=content) for r in items],
+                          "next_cursor": cursor})
+
+
 ROUTES = [
+    Route("GET", "/v1/reports", list_reports, CONTROL),
     Route("POST", "/v1/reports/deletions", post_deletion, INGEST),
     Route("POST", "/v1/reports", post_report, INGEST),
     Route("POST", "/v1/reports/batch", post_batch, INGEST),

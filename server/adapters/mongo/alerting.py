@@ -140,6 +140,19 @@ class AlertingCollections(MongoBase):
             [("received_at", 1), ("_id", 1)]).limit(limit).to_list(None)
         return [from_doc(Report, d) for d in docs]
 
+    async def find_reports(self, *, source: str | None = None, since: datetime | None = None,
+                           before_id: str | None = None, limit: int = 50) -> list[Report]:
+        """Reports newest first (ids sort by time); `before_id` pages on."""
+        query: dict[str, Any] = {}
+        if source is not None:
+            query["source"] = source
+        if before_id is not None:
+            query["_id"] = {"$lt": before_id}
+        if since is not None:
+            query["received_at"] = {"$gte": since.timestamp()}
+        docs = await self.col("reports").find(query).sort("_id", -1).limit(limit).to_list(None)
+        return [from_doc(Report, d) for d in docs]
+
     async def get_incident(self, iid: str) -> Incident | None:
         """One incident."""
         doc = await self.col("incidents").find_one({"_id": iid})

@@ -142,6 +142,19 @@ class AlertingTables(SqliteBase):
                                     " ORDER BY received_at, id LIMIT ?", (incident_id, limit))
         return [from_doc(Report, json.loads(r[0])) for r in rows]
 
+    async def find_reports(self, *, source: str | None = None, since: datetime | None = None,
+                           before_id: str | None = None, limit: int = 50) -> list[Report]:
+        """Reports newest first (ids sort by time); `before_id` pages on."""
+        where, params = ["1=1"], []
+        for clause, value in (("source = ?", source), ("id < ?", before_id),
+                              ("received_at >= ?", since.timestamp() if since else None)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        rows = await self._fetchall(f"SELECT doc FROM reports WHERE {' AND '.join(where)}"
+                                    " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return [from_doc(Report, json.loads(r[0])) for r in rows]
+
     async def get_incident(self, iid: str) -> Incident | None:
         """One incident."""
         row = await self._fetchone("SELECT doc FROM incidents WHERE id = ?", (iid,))
