@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from .domain.model import Device, LocationFix, Neighbourhood, Officer, OfficerProfile
+from .domain.model import (
+    Device,
+    LocationFix,
+    Neighbourhood,
+    Officer,
+    OfficerProfile,
+    OfficerStatus,
+)
 from .domain.records import Alert, Delivery, Event, Incident, Reply, Report
 from .domain.transitions import IngestPlan, Transition
 from .security.apikeys import ApiKey
@@ -159,6 +166,12 @@ class Store(SecurityStore, CursorStore, ReplyStore, ReportQueries, Protocol):
 
     async def set_duty(self, oid: str, on_duty: bool, now: datetime) -> Officer | None:
         """Set duty state; None if no such officer."""
+        ...
+
+    async def set_status(self, oid: str, status: OfficerStatus, incident_id: str | None,
+                         now: datetime, *, only_if_incident: str | None = None
+                         ) -> Officer | None:
+        """Set an officer's status (guarded by their current incident if given)."""
         ...
 
     async def update_location(self, oid: str, fix: LocationFix) -> tuple[Officer | None, bool]:

@@ -42,7 +42,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "priorities": {
         "P1": {"waves": [{"radius_m": 2000, "officers": 3, "ack_timeout_s": 30},
                          {"radius_m": 5000, "officers": 6, "ack_timeout_s": 30,
-                          "include_supervisors": True}]},
+                          "include_supervisors": True, "include_committed": True}]},
         "P2": {"waves": [{"radius_m": 3000, "officers": 2, "ack_timeout_s": 120}]},
         "P3": {"waves": []},
         "P4": {"waves": []},
@@ -60,7 +60,8 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
             for i, w in enumerate(spec.get("waves") or []):
                 wave = WaveSpec(radius_m=float(w["radius_m"]), officers=int(w["officers"]),
                                 ack_timeout_s=float(w["ack_timeout_s"]),
-                                include_supervisors=bool(w.get("include_supervisors", False)))
+                                include_supervisors=bool(w.get("include_supervisors", False)),
+                                include_committed=bool(w.get("include_committed", False)))
                 if wave.radius_m <= 0 or wave.officers < 1 or wave.ack_timeout_s <= 0:
                     raise PolicyError(f"priorities.{key}.waves[{i}]: radius_m, officers and "
                                       "ack_timeout_s must be positive")

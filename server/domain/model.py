@@ -80,12 +80,24 @@ class OfficerProfile:
     neighbourhood_ids: tuple[str, ...] = ()
 
 
+class OfficerStatus(enum.StrEnum):
+    """What an on-duty officer is doing: dispatch alerts available officers first."""
+
+    AVAILABLE = "available"
+    COMMITTED = "committed"      # acknowledged an alert or was assigned one
+    ON_SCENE = "on_scene"
+    UNAVAILABLE = "unavailable"  # meal, court, off radio: never alerted
+
+
 @dataclass(frozen=True)
 class Officer:
     """An officer with profile, duty state and last known location."""
 
     profile: OfficerProfile
     on_duty: bool = False
+    status: OfficerStatus = OfficerStatus.AVAILABLE
+    status_at: datetime | None = None
+    status_incident_id: str | None = None   # the incident a committed officer is on
     duty_changed_at: datetime | None = None
     location: LocationFix | None = None
     created_at: datetime | None = None

@@ -10,7 +10,15 @@ from aiohttp import web
 
 from .. import keys
 from ..domain.errors import FieldError, ValidationFailed
-from ..domain.model import Device, LocationFix, Officer, OfficerProfile, Platform, Rank
+from ..domain.model import (
+    Device,
+    LocationFix,
+    Officer,
+    OfficerProfile,
+    OfficerStatus,
+    Platform,
+    Rank,
+)
 from ..domain.times import parse_time
 from .auth import principal_of
 from .io import json_response, read_json
@@ -30,6 +38,9 @@ def officer_json(o: Officer, now: datetime) -> dict[str, Any]:
     return {"id": p.id, "name": p.name, "callsign": p.callsign, "rank": p.rank.value,
             "neighbourhood_ids": list(p.neighbourhood_ids), "on_duty": o.on_duty,
             "duty_changed_at": o.duty_changed_at, "location": location,
+            "status": o.status.value, "status_incident_id": o.status_incident_id,
+            "status_age_s": None if o.status_at is None
+            else round(max(0.0, (now - o.status_at).total_seconds()), 1),
             "device_count": o.device_count, "created_at": o.created_at,
             "updated_at": o.updated_at}
 
@@ -84,6 +95,15 @@ async def put_duty(request: web.Request) -> web.Response:
     return json_response(officer_json(officer, now))
 
 
+async def put_status(request: web.Request) -> web.Response:
+    """Say what you are doing: available, on_scene or unavailable."""
+    body = await read_json(request)
+    now = request.app[keys.CLOCK].now()
+    officer = await request.app[keys.OFFICERS].set_status(
+        principal_of(request).sub, OfficerStatus(body["status"]), now)
+    return json_response(officer_json(officer, now))
+
+
 async def put_location(request: web.Request) -> web.Response:
     """Report a location fix; one older than the stored fix is ignored."""
     body = await read_json(request)
@@ -130,6 +150,7 @@ ROUTES = [
     Route("GET", "/v1/officers/{id}", get_officer, CONTROL),
     Route("GET", "/v1/me", get_me, OFFICER),
     Route("PUT", "/v1/me/duty", put_duty, OFFICER),
+    Route("PUT", "/v1/me/status", put_status, OFFICER),
     Route("PUT", "/v1/me/location", put_location, OFFICER),
     Route("PUT", "/v1/me/devices/{token}", put_device, OFFICER),
     Route("DELETE", "/v1/me/devices/{token}", delete_device, OFFICER),

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from ..domain import steps
 from ..domain.errors import Busy, NotFound
 from ..domain.escalation import EscalateToControlRoom, Policy, StepInput, next_step
+from ..domain.model import OfficerStatus
 from ..domain.records import Alert, AlertStatus, Incident, IncidentStatus, Outcome
 from ..domain.transitions import Transition
 from ..ports import Clock, Store
@@ -140,7 +141,16 @@ class Escalation:
         """First recipient wins; later ones get a Conflict naming who took it."""
         t = await self._guarded(await self._incident_of(alert_id), lambda inc, alert: (
             steps.acknowledge(inc, alert, alert_id, officer_id, self._clock.now())), alert_id)
+        await self._commit_officer(officer_id, t.incident.id)
         return t.alerts[0]
+
+    async def _commit_officer(self, officer_id: str, incident_id: str) -> None:
+        """The officer is now on this incident: the next dispatch looks for someone free."""
+        try:
+            await self._store.set_status(officer_id, OfficerStatus.COMMITTED, incident_id,
+                                         self._clock.now())
+        except Exception:  # the acknowledgement stands; the status is advisory for dispatch
+            log.exception("could not mark %s committed to %s", officer_id, incident_id)
 
     async def decline(self, alert_id: str, officer_id: str, reason: str | None) -> Alert:
         """Record a decline; if all recipients declined, the next step runs at once."""
@@ -170,6 +180,7 @@ class Escalation:
         timeout = ASSIGNMENT_ACK
         t = await self._guarded(incident_id, lambda inc, cur: steps.assign(
             inc, cur, officer_id, operator, self._clock.now() + timeout, self._clock.now()))
+        await self._commit_officer(officer_id, incident_id)
         return t.incident
 
     async def resolve(self, incident_id: str, actor: str, note: str | None,
@@ -177,6 +188,10 @@ class Escalation:
         """Close the incident, recording what it turned out to be."""
         t = await self._guarded(incident_id, lambda inc, cur: steps.resolve(
             inc, cur, actor, note, self._clock.now(), outcome))
+        for officer in await self._store.list_officers():   # free whoever was on it
+            if officer.status_incident_id == incident_id:
+                await self._store.set_status(officer.id, OfficerStatus.AVAILABLE, None,
+                                             self._clock.now(), only_if_incident=incident_id)
         return t.incident
 
     async def redeliver(self) -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..domain.errors import FieldError, NotFound, ValidationFailed
-from ..domain.model import Device, LocationFix, Officer, OfficerProfile, Platform
+from ..domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ..domain.model import Device, LocationFix, Officer, OfficerProfile, OfficerStatus, Platform
 from ..domain.neighbourhoods import check_id
+from ..domain.records import Event
 from ..ports import Store
 
 # Phones' clocks drift; a fix a little in the future is accepted, a far one is a bug.
@@ -48,6 +49,29 @@ class OfficerService:
         if found is None:
             raise NotFound("officer", oid)
         return found
+
+    async def set_status(self, oid: str, status: OfficerStatus, now: datetime) -> Officer:
+        """The officer says what they are doing. On scene needs an incident to be at (the
+        one they acknowledged or were assigned); available clears it. Either is written on
+        that incident's timeline."""
+        officer = await self._store.get_officer(oid)
+        if officer is None:
+            raise NotFound("officer", oid)
+        incident = officer.status_incident_id
+        if status is OfficerStatus.COMMITTED:
+            raise Conflict("committed is set by acknowledging or being assigned an alert",
+                           code="status_not_settable")
+        if status is OfficerStatus.ON_SCENE and incident is None:
+            raise Conflict("on scene needs an incident: acknowledge an alert first",
+                           code="no_incident")
+        keep = incident if status is OfficerStatus.ON_SCENE else None
+        updated = await self._store.set_status(oid, status, keep, now)
+        if incident is not None and status is not officer.status:
+            kind = {OfficerStatus.ON_SCENE: "on_scene", OfficerStatus.AVAILABLE: "cleared",
+                    OfficerStatus.UNAVAILABLE: "cleared"}[status]
+            await self._store.add_events([Event(kind, now, incident, actor=oid)])
+        assert updated is not None
+        return updated
 
     async def update_location(self, oid: str, fix: LocationFix,
                               now: datetime) -> tuple[Officer, bool]:

@@ -14,6 +14,7 @@ from ...domain.model import (
     Neighbourhood,
     Officer,
     OfficerProfile,
+    OfficerStatus,
     Platform,
     Rank,
 )
@@ -35,7 +36,10 @@ def _officer(doc: dict[str, Any], devices: int) -> Officer:
     return Officer(profile=profile, on_duty=bool(doc.get("on_duty")),
                    duty_changed_at=_dt(doc.get("duty_changed_at")), location=location,
                    created_at=_dt(doc.get("created_at")), updated_at=_dt(doc.get("updated_at")),
-                   device_count=devices)
+                   device_count=devices,
+                   status=OfficerStatus(doc.get("status", OfficerStatus.AVAILABLE.value)),
+                   status_at=_dt(doc.get("status_at")),
+                   status_incident_id=doc.get("status_incident_id"))
 
 
 def _device(doc: dict[str, Any]) -> Device:
@@ -130,6 +134,19 @@ class RegistryCollections(MongoBase):
         await self.col("officers").update_one(
             {"_id": oid, "on_duty": {"$ne": on_duty}},
             {"$set": {"on_duty": on_duty, "duty_changed_at": now.timestamp()}})
+        return await self.get_officer(oid)
+
+    async def set_status(self, oid: str, status: OfficerStatus, incident_id: str | None,
+                         now: datetime, *, only_if_incident: str | None = None
+                         ) -> Officer | None:
+        """Set an officer's status; with `only_if_incident`, only if they are still on that
+        incident (clearing never undoes a newer commitment)."""
+        query: dict[str, Any] = {"_id": oid}
+        if only_if_incident is not None:
+            query["status_incident_id"] = only_if_incident
+        await self.col("officers").update_one(query, {"$set": {
+            "status": status.value, "status_at": now.timestamp(),
+            "status_incident_id": incident_id}})
         return await self.get_officer(oid)
 
     async def update_location(self, oid: str, fix: LocationFix) -> tuple[Officer | None, bool]:

@@ -164,3 +164,12 @@ MIGRATIONS.append(
     CREATE INDEX replies_incident ON replies (incident_id, created_at);
     """,
 )
+
+MIGRATIONS.append(
+    # 8: officer status (available, committed, on scene, unavailable) for dispatch.
+    """
+    ALTER TABLE officers ADD COLUMN status TEXT NOT NULL DEFAULT 'available';
+    ALTER TABLE officers ADD COLUMN status_at REAL;
+    ALTER TABLE officers ADD COLUMN status_incident_id TEXT;
+    """,
+)

@@ -14,6 +14,7 @@ from ...domain.model import (
     Neighbourhood,
     Officer,
     OfficerProfile,
+    OfficerStatus,
     Platform,
     Rank,
 )
@@ -39,7 +40,8 @@ def _req_dt(ts: float) -> datetime:
 _OFFICER_COLS = (
     "o.id, o.name, o.callsign, o.rank, o.neighbourhood_ids, o.on_duty, o.duty_changed_at, "
     "o.lat, o.lon, o.accuracy_m, o.location_at, o.created_at, o.updated_at, "
-    "(SELECT COUNT(*) FROM devices d WHERE d.officer_id = o.id)"
+    "(SELECT COUNT(*) FROM devices d WHERE d.officer_id = o.id), "
+    "o.status, o.status_at, o.status_incident_id"
 )
 
 
@@ -52,7 +54,8 @@ def _officer(row: Any) -> Officer:
                              neighbourhood_ids=tuple(json.loads(row[4])))
     return Officer(profile=profile, on_duty=bool(row[5]), duty_changed_at=_dt(row[6]),
                    location=location, created_at=_dt(row[11]), updated_at=_dt(row[12]),
-                   device_count=row[13])
+                   device_count=row[13], status=OfficerStatus(row[14]), status_at=_dt(row[15]),
+                   status_incident_id=row[16])
 
 
 class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, SqliteBase):
@@ -153,6 +156,23 @@ class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, Sqlit
             db.execute("UPDATE officers SET duty_changed_at = ?, on_duty = ?"
                        " WHERE id = ? AND on_duty != ?",
                        (_ts(now), int(on_duty), oid, int(on_duty)))
+            row = db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
+                             (oid,)).fetchone()
+            return None if row is None else _officer(row)
+        return await self._unit(work)
+
+    async def set_status(self, oid: str, status: OfficerStatus, incident_id: str | None,
+                         now: datetime, *, only_if_incident: str | None = None
+                         ) -> Officer | None:
+        """Set an officer's status; with `only_if_incident`, only if they are still on that
+        incident (clearing never undoes a newer commitment)."""
+        def work(db: sqlite3.Connection) -> Officer | None:
+            guard = "" if only_if_incident is None else " AND status_incident_id = ?"
+            params: tuple[Any, ...] = (status.value, _ts(now), incident_id, oid)
+            if only_if_incident is not None:
+                params = (*params, only_if_incident)
+            db.execute("UPDATE officers SET status = ?, status_at = ?, status_incident_id = ?"
+                       f" WHERE id = ?{guard}", params)
             row = db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
                              (oid,)).fetchone()
             return None if row is None else _officer(row)
