@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from tqdm import tqdm
@@ -68,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How the HTTP server treats connections: our access log, and a connection that sends
+    no complete request within the idle timeout is closed (slow or unfinished headers
+    otherwise hold a socket for aiohttp's 75 s default)."""
+    return {"access_log_class": AccessLogger, "keepalive_timeout": settings.idle_timeout_s}
+
+
 def _serve(settings: Settings) -> None:
     app = create_app(settings)
     url = f"http://{settings.host}:{settings.port}"
@@ -79,7 +87,7 @@ def _serve(settings: Settings) -> None:
 
     app.on_startup.append(announce)
     web.run_app(app, host=settings.host, port=settings.port, print=None,
-                access_log_class=AccessLogger)
+                **server_options(settings))
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:

@@ -54,11 +54,34 @@ class TextFormatter(logging.Formatter):
         return f"{line} [request {rid}]" if rid else line
 
 
+class Repeats(logging.Filter):
+    """Lets one copy of a message through per `every_s`: a server out of file descriptors
+    logs the same accept() error thousands of times a second otherwise."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self._last: dict[tuple[str, str], float] = {}
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.getMessage())   # the same words, not the same template
+        last = self._last.get(key)
+        if last is not None and record.created - last < self.every_s:
+            self.dropped += 1
+            return False
+        if len(self._last) > 10_000:
+            self._last.clear()
+        self._last[key] = record.created
+        return True
+
+
 def configure(fmt: str = "text", level: int = logging.INFO) -> None:
     """Install the root handler (replacing any) in the chosen format."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
+    handler.addFilter(Repeats())
     root.handlers[:] = [handler]
     root.setLevel(level)
     for name in CHATTY:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -142,3 +143,31 @@ async def test_the_grafana_dashboard_only_asks_for_metrics_that_exist(
     asked = {re.sub(r"_(bucket|total|count|sum)$", "", m)
              for m in re.findall(r"bluelight_\w+", dashboard)}
     assert asked and asked <= exposed, asked - exposed
+
+
+async def test_a_connection_with_unfinished_headers_is_closed_after_the_idle_timeout(
+        settings: Settings) -> None:
+    from server.__main__ import server_options
+
+    server = TestServer(create_app(replace(settings, idle_timeout_s=1.0)))
+    await server.start_server(**server_options(replace(settings, idle_timeout_s=1.0)))
+    try:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")   # never finished
+        await writer.drain()
+        async with asyncio.timeout(5):   # aiohttp's default would hold it 75 s
+            assert await reader.read() == b""
+        writer.close()
+    finally:
+        await server.close()
+
+
+def test_a_message_repeated_in_a_burst_is_logged_once() -> None:
+    repeats = logs.Repeats(every_s=10.0)
+    burst = [logging.LogRecord("asyncio", logging.ERROR, __file__, 1,
+                               "socket.accept() out of system resource", (), None)
+             for _ in range(1000)]
+    other = logging.LogRecord("server.x", logging.WARNING, __file__, 1, "alert %s", ("a2",),
+                              None)
+    assert sum(repeats.filter(r) for r in burst) == 1 and repeats.dropped == 999
+    assert repeats.filter(other)
