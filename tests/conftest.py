@@ -132,8 +132,9 @@ async def make_api(settings: Settings, store_kind: str) -> AsyncIterator[ApiFact
     async def factory(**overrides: Any) -> Api:
         if shared is not None and "store" not in overrides:
             overrides["store"] = MongoStore(shared, db_name, owns_client=False)
+        port = overrides.pop("server_port", None)   # a fixed port: a restart at one address
         app = create_app(overrides.pop("settings", settings), **overrides)
-        client = TestClient(TestServer(app))
+        client = TestClient(TestServer(app, port=port))
         await client.start_server()
         clients.append(client)
         return Api(client)

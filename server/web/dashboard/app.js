@@ -19,6 +19,7 @@ async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers,
     body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.headers.get("Date")) state.serverNow = Date.parse(r.headers.get("Date"));
   const data = (r.headers.get("Content-Type") || "").includes("json") ? await r.json() : null;
   if (!r.ok) {
     if (r.status === 401) signOut("Your token was refused; sign in again.");
@@ -75,8 +76,17 @@ async function loadOfficers() {
 
 // -- the queue ------------------------------------------------------------------------
 async function loadQueue() {
-  const page = await api("GET", "/v1/incidents?limit=500");
-  for (const inc of page.items) if (inc.status !== "resolved") state.incidents.set(inc.id, inc);
+  // Every open incident, page by page (a wall screen may hold thousands in a surge).
+  // Events from before this read (the stream replays them on first connect) are already
+  // in it: only newer ones are applied (with a margin for the Date header's whole seconds).
+  state.replayedBefore = null;
+  let cursor = null;
+  do {
+    const page = await api("GET", "/v1/incidents?limit=500" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
+    for (const inc of page.items) if (inc.status !== "resolved") state.incidents.set(inc.id, inc);
+    cursor = page.next_cursor;
+  } while (cursor);
+  state.replayedBefore = state.serverNow ? state.serverNow - 2000 : null;
   render();
 }
 
@@ -186,6 +196,7 @@ async function readStream(reader) {
 function onEvent(event) {
   const id = event.incident_id;
   if (!id) return;
+  if (state.replayedBefore && Date.parse(event.at) < state.replayedBefore) return;
   if (event.kind === "resolved") {
     state.pending.delete(id); state.closedIds.add(id);
     if (state.incidents.delete(id)) render();
@@ -199,15 +210,36 @@ function onEvent(event) {
 async function refreshPending() {
   state.flush = null;
   const ids = [...state.pending]; state.pending.clear();
+  if (ids.length > 50) {   // a surge: one paged list read instead of a read per incident
+    try {
+      const fresh = new Map();
+      let cursor = null;
+      do {
+        const page = await api("GET", "/v1/incidents?limit=500" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
+        for (const inc of page.items) if (inc.status !== "resolved") fresh.set(inc.id, inc);
+        cursor = page.next_cursor;
+      } while (cursor);
+      state.incidents = fresh;
+    } catch (err) { retryLater(ids, err); }
+    render();
+    return;
+  }
   await Promise.all(ids.map(async (id) => {
     try {
       const d = await api("GET", `/v1/incidents/${id}`);
       if (d.incident.status === "resolved") state.incidents.delete(id);
       else state.incidents.set(id, d.incident);
       if (state.selected === id) showDetail(d);
-    } catch (err) { /* gone or refused: the next event retries */ }
+    } catch (err) { if (err.status !== 404) retryLater([id], err); }
   }));
   render();
+}
+
+function retryLater(ids, err) {
+  // Rate-limited or the server is busy: nothing is dropped, it is read again shortly.
+  for (const id of ids) state.pending.add(id);
+  const wait = err && err.status === 429 ? 1500 : 1000;
+  if (!state.flush) state.flush = setTimeout(refreshPending, wait);
 }
 
 function alarm() {

@@ -32,19 +32,28 @@ export class IncidentMap {
   }
 
   setIncidents(incidents) {
-    this.incidents.clearLayers();
-    let n = 0;
+    // Incremental: a queue re-render must not rebuild a thousand markers.
+    this.markers = this.markers || new Map();
+    const seen = new Set();
     for (const inc of incidents) {
       if (!inc.location) continue;
-      n += 1;
-      L.circleMarker([inc.location.lat, inc.location.lon], {
+      seen.add(inc.id);
+      const key = `${inc.priority}|${inc.location.lat}|${inc.location.lon}|${inc.summary || ""}`;
+      const old = this.markers.get(inc.id);
+      if (old && old.key === key) continue;
+      if (old) this.incidents.removeLayer(old.marker);
+      const marker = L.circleMarker([inc.location.lat, inc.location.lon], {
         radius: inc.priority === "P1" ? 9 : 7, color: "#fff", weight: 2,
         fillColor: COLOURS[inc.priority] || "#888", fillOpacity: 0.95,
         className: `incident ${inc.priority}`,
       }).bindTooltip(`${inc.priority} ${inc.category}: ${inc.summary || ""}`)
         .on("click", () => this.onOpen(inc.id)).addTo(this.incidents);
+      this.markers.set(inc.id, { key, marker });
     }
-    this.counts.incidents = n;
+    for (const [id, entry] of this.markers) {
+      if (!seen.has(id)) { this.incidents.removeLayer(entry.marker); this.markers.delete(id); }
+    }
+    this.counts.incidents = seen.size;
     this.summary();
   }
 
