@@ -86,9 +86,11 @@ async def test_status_changes_go_on_the_timeline_and_resolving_frees_the_officer
     assert (await api.post(f"/v1/incidents/{iid}/resolve", {"outcome": "emergency"},
                            role="control_room")).status == 200
     assert (await status_of(api, "pc1"))["status"] == "available"
-    kinds = [e["kind"] for e in (await api.get(f"/v1/incidents/{iid}", role="admin")
-                                 ).body["timeline"]]
-    assert "on_scene" in kinds
+    detail = (await api.get(f"/v1/incidents/{iid}", role="admin")).body
+    assert "on_scene" in [e["kind"] for e in detail["timeline"]]
+    times = detail["response_times"]
+    assert times["to_acknowledge_s"] is not None and times["to_scene_s"] is not None
+    assert 0 <= times["to_acknowledge_s"] <= times["to_scene_s"]
 
     # Unavailable (a meal, court) is never alerted, even when nearest and free otherwise.
     await api.put("/v1/me/status", {"status": "unavailable"}, role="officer", sub="pc1")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from .. import keys
 from ..domain.errors import NotFound
-from ..domain.records import IncidentStatus, Outcome, Priority
+from ..domain.records import Event, IncidentStatus, Outcome, Priority
 from ..domain.times import parse_time
 from .auth import principal_of
 from .io import json_response, query_choice, query_int, read_json, read_optional_json
@@ -46,10 +48,20 @@ async def get_incident(request: web.Request) -> web.Response:
     content = await reads_content(request, request.path, len(reports))
     return json_response({
         "replies": [reply_json(r) for r in replies],
+        "response_times": response_times(incident.first_seen_at, timeline),
         "incident": incident_json(incident, content=content),
         "reports": [report_json(r, content=content) for r in reports],
         "alerts": [alert_json(a, deliveries) for a in alerts],
         "timeline": [event_json(e) for e in timeline]})
+
+
+def response_times(first_seen: datetime, timeline: list[Event]) -> dict[str, float | None]:
+    """Seconds from the first post to the first acknowledgement and to the first officer
+    on scene (None until they happen)."""
+    def first(kind: str) -> float | None:
+        at = next((e.at for e in timeline if e.kind == kind), None)
+        return None if at is None else round((at - first_seen).total_seconds(), 1)
+    return {"to_acknowledge_s": first("acknowledged"), "to_scene_s": first("on_scene")}
 
 
 async def list_escalations(request: web.Request) -> web.Response:
