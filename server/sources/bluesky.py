@@ -23,7 +23,7 @@ from ..domain.errors import DomainError
 from ..domain.times import parse_time
 from ..ports import Clock, CursorStore
 from ..services.audit import AuditLog
-from ..services.intake import InboundPost, Intake, Interest, Kept
+from ..services.intake import InboundPost, Intake, Interest
 from .status import SourceStatus, State
 
 POST = "app.bsky.feed.post"
@@ -206,8 +206,4 @@ class JetstreamSource:
         except DomainError as exc:   # this post is malformed: record it and go on
             self.status.error(f"{post.external_id}: {exc}", self._clock.now())
             return
-        if kept is Kept.DROPPED:
-            self.status.counts["dropped"] += 1
-            return
-        self.status.counts["kept"] += 1
-        self.status.counts["ingested" if kept is Kept.INGESTED else "duplicates"] += 1
+        self.status.counted(kept)

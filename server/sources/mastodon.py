@@ -24,7 +24,7 @@ import aiohttp
 from ..domain.errors import DomainError
 from ..domain.times import parse_time
 from ..ports import Clock, CursorStore
-from ..services.intake import InboundPost, Intake, Interest, Kept
+from ..services.intake import InboundPost, Intake, Interest
 from .html_text import text_of
 from .status import SourceStatus, State
 from .supervisor import SourceFailed
@@ -255,8 +255,4 @@ class MastodonSource:
         except DomainError as exc:
             self.status.error(f"{post.external_id}: {exc}", self._clock.now())
             return
-        if kept is Kept.DROPPED:
-            self.status.counts["dropped"] += 1
-            return
-        self.status.counts["kept"] += 1
-        self.status.counts["ingested" if kept is Kept.INGESTED else "duplicates"] += 1
+        self.status.counted(kept)

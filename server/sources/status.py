@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..services.intake import Kept
+
 COUNTS = ("seen", "kept", "ingested", "duplicates", "dropped", "deleted", "gaps", "errors",
           "reconnects")
 
@@ -40,6 +42,14 @@ class SourceStatus:
         """Record an error (it stays visible until the next one)."""
         self.counts["errors"] += 1
         self.last_error, self.last_error_at = message[:500], now
+
+    def counted(self, kept: Kept) -> None:
+        """Count what became of one post offered to the intake."""
+        if kept is Kept.DROPPED:
+            self.counts["dropped"] += 1
+            return
+        self.counts["kept"] += 1
+        self.counts["ingested" if kept is Kept.INGESTED else "duplicates"] += 1
 
     def snapshot(self, now: datetime) -> dict[str, Any]:
         """The JSON view."""
