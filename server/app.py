@@ -211,7 +211,8 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     tasks = app[keys.TASKS] = TaskSet()
     feed = app[keys.FEED] = EventFeed(store)
     scheduler = app[keys.SCHEDULER] = StepScheduler(store, clock, settings.sweep_s)
-    notifier = Notifier(store, app[keys.PUSH], clock, tasks)
+    notifier = Notifier(store, app[keys.PUSH], clock, tasks,
+                        stale=timedelta(seconds=settings.push_stale_s))
     escalation = app[keys.ESCALATION] = Escalation(
         store, load_policy(settings.policy_file), notifier, geofence, clock, scheduler, feed)
     reports_service = app[keys.REPORTS] = ReportService(

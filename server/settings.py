@@ -47,6 +47,8 @@ class Settings:
     log_format: str = "text"              # text or json (one object a line)
     # A connection that sends no complete request for this long is closed (slow headers).
     idle_timeout_s: float = 10.0
+    # A push record not updated for this long was left by a process that died: push again.
+    push_stale_s: float = 20.0
     metrics_port: int | None = None       # also serve /metrics, unauthenticated, here
     triage_model_dir: Path | None = None  # a force's retrained model (default: the shipped one)
     group_window_s: float = 900.0
@@ -130,6 +132,7 @@ class Settings:
             sources_file=_file(env, "BLUELIGHT_SOURCES_FILE"),
             log_format=_choice(env, "BLUELIGHT_LOG_FORMAT", ("text", "json")),
             idle_timeout_s=_float(env, "BLUELIGHT_IDLE_TIMEOUT_S", 10.0, 1.0, 600.0),
+            push_stale_s=_float(env, "BLUELIGHT_PUSH_STALE_S", 20.0, 1.0, 600.0),
             reply_templates_file=_file(env, "BLUELIGHT_REPLY_TEMPLATES"),
             map_tiles=_tiles(env.get("BLUELIGHT_MAP_TILES",
                                      "https://tile.openstreetmap.org/{z}/{x}/{y}.png")),

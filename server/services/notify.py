@@ -39,9 +39,10 @@ class Notifier:
     no delivery record, or whose record was left unfinished by a process that died."""
 
     def __init__(self, store: Store, push: Push, clock: Clock, tasks: TaskSet,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, stale: timedelta = STALE) -> None:
         self._store, self._push, self._clock, self._tasks = store, push, clock, tasks
         self._retry = retry or RetryPolicy()
+        self._stale = stale
         self._inflight: set[str] = set()  # alert ids this process is pushing now
 
     def _alert_message(self, alert: Alert, incident: Incident, neighbourhood: str | None
@@ -82,7 +83,7 @@ class Notifier:
                                      officer_id=device.officer_id, token=device.token,
                                      kind="alert", status="pending", created_at=now,
                                      updated_at=now))
-            elif old.status in ("pending", "retrying") and now - old.updated_at > STALE:
+            elif old.status in ("pending", "retrying") and now - old.updated_at > self._stale:
                 todo.append(replace(old, status="pending", updated_at=now))
         if todo:
             log.warning("alert %s: pushing again to %d device(s) left unpushed", alert.id,

@@ -1,0 +1,141 @@
+"""kill -9 while pushes are in flight, restart: every device of the open alert is pushed.
+
+The server runs as its own process (`python -m server serve`) and is killed with SIGKILL,
+so nothing in it gets to clean up; the real firebase-admin SDK talks to the fake FCM server
+on 127.0.0.1, whose first answer to each phone never comes (the push is in flight when the
+process dies)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp.test_utils import TestServer
+
+from tests.alerting_world import WHITEHALL, WHITEHALL_BOX, token_of
+from tests.conftest import SECRET, eventually, feature, token
+from tests.fake_fcm import FakeFcm
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One `python -m server serve` process."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env, self.base = env, f"http://127.0.0.1:{port}"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server", "serve", cwd=ROOT, env=self.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    async with session.get(f"{self.base}/readyz") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.1)   # polling a process we do not own the loop of
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()   # SIGKILL: no shutdown, no cleanup
+            await self.proc.wait()
+
+
+async def call(session: aiohttp.ClientSession, server: Server, method: str, path: str,
+               role: str, sub: str = "tester", body: Any = None) -> Any:
+    headers = {"Authorization": f"Bearer {token(role, sub)}"}
+    async with session.request(method, server.base + path, json=body, headers=headers) as r:
+        assert r.status < 300, (path, r.status, await r.text())
+        return await r.json()
+
+
+@pytest.fixture
+async def fcm() -> AsyncIterator[tuple[FakeFcm, str]]:
+    fake = FakeFcm()
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    yield fake, str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+async def test_kill_9_while_pushing_then_restart_pushes_every_device(
+        tmp_path: Path, fcm: tuple[FakeFcm, str]) -> None:
+    fake, url = fcm
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump({"priorities": {
+        "P1": {"waves": [{"radius_m": 2000, "officers": 2, "ack_timeout_s": 120}]},
+        "P2": {"waves": []}, "P3": {"waves": []}, "P4": {"waves": []}}}))
+    port = free_port()
+    env = {**os.environ, "BLUELIGHT_STORE": f"sqlite:///{tmp_path / 'crash.db'}",
+           "BLUELIGHT_DATA_DIR": str(tmp_path), "BLUELIGHT_JWT_SECRET": SECRET,
+           "BLUELIGHT_PORT": str(port), "BLUELIGHT_PUSH": "fcm",
+           "BLUELIGHT_FCM_PROJECT_ID": "bluelight-test", "BLUELIGHT_FCM_ENDPOINT": url,
+           "BLUELIGHT_FCM_ACCESS_TOKEN": "test-access-token",
+           "BLUELIGHT_POLICY_FILE": str(policy), "BLUELIGHT_SWEEP_S": "0.2",
+           "BLUELIGHT_PUSH_STALE_S": "2"}
+    phones = [token_of("pc1"), token_of("pc2")]
+    for phone in phones:
+        fake.scripts[phone] = ["hang:600"]   # the first push to each phone never returns
+    server = Server(env, port)
+    async with aiohttp.ClientSession() as session:
+        try:
+            await server.start(session)
+            await call(session, server, "PUT", "/v1/neighbourhoods/whitehall",
+                       "admin", body=feature(WHITEHALL_BOX, "Whitehall"))
+            for i, oid in enumerate(("pc1", "pc2")):
+                await call(session, server, "PUT", f"/v1/officers/{oid}", "admin", body={
+                    "name": oid, "callsign": oid.upper(), "rank": "officer",
+                    "neighbourhood_ids": ["whitehall"]})
+                await call(session, server, "PUT", "/v1/me/duty", "officer", oid,
+                           {"on_duty": True})
+                await call(session, server, "PUT", "/v1/me/location", "officer", oid,
+                           {"lat": 51.5050 + i * 0.0005, "lon": -0.1265})
+                await call(session, server, "PUT", f"/v1/me/devices/{phones[i]}", "officer",
+                           oid, {"platform": "android"})
+            await call(session, server, "POST", "/v1/reports", "ingest", body={
+                "source": "x", "external_id": "crash1", "text": "he has a knife, help",
+                "posted_at": "2026-11-30T09:00:00Z",
+                "location": {"lat": WHITEHALL[0], "lon": WHITEHALL[1]}})
+            async def in_flight() -> bool:   # both first pushes sent, neither answered
+                return all(fake.to(p) for p in phones)
+
+            await eventually(in_flight, within=20)
+            await server.kill()
+            await server.start(session)   # the fake now answers: the scripts are spent
+
+            async def pushed_again() -> bool:
+                return all(len(fake.to(p)) >= 2 for p in phones)
+
+            await eventually(pushed_again, within=30)
+            incidents = await call(session, server, "GET", "/v1/incidents", "control_room")
+            iid = incidents["items"][0]["id"]
+
+            async def all_sent() -> bool:
+                detail = await call(session, server, "GET", f"/v1/incidents/{iid}",
+                                    "control_room")
+                sent = {d["officer_id"] for d in detail["alerts"][0]["deliveries"]
+                        if d["kind"] == "alert" and d["status"] == "sent"}
+                return sent == {"pc1", "pc2"}
+
+            await eventually(all_sent, within=10)
+        finally:
+            await server.kill()
