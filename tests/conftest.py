@@ -22,6 +22,7 @@ from server.auth import mint_token
 from server.domain.model import Role
 from server.ports import Store
 from server.settings import Settings
+from tests.fake_fcm import FakeFcm
 from tests.spec_check import SpecChecker
 from tests.stores import MONGODB_URI, STORE_KINDS, mock_client, open_store
 
@@ -151,6 +152,16 @@ async def make_api(settings: Settings, store_kind: str) -> AsyncIterator[ApiFact
 async def api(make_api: ApiFactory) -> Api:
     """One app on a loopback server."""
     return await make_api()
+
+
+@pytest.fixture
+async def fcm() -> AsyncIterator[tuple[FakeFcm, str]]:
+    """The fake FCM server on 127.0.0.1: (its state, its base URL)."""
+    fake = FakeFcm()
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    yield fake, str(server.make_url("")).rstrip("/")
+    await server.close()
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:

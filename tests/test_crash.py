@@ -11,14 +11,11 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import yaml
-from aiohttp.test_utils import TestServer
 
 from tests.alerting_world import WHITEHALL, WHITEHALL_BOX, token_of
 from tests.conftest import SECRET, eventually, feature, token
@@ -66,15 +63,6 @@ async def call(session: aiohttp.ClientSession, server: Server, method: str, path
     async with session.request(method, server.base + path, json=body, headers=headers) as r:
         assert r.status < 300, (path, r.status, await r.text())
         return await r.json()
-
-
-@pytest.fixture
-async def fcm() -> AsyncIterator[tuple[FakeFcm, str]]:
-    fake = FakeFcm()
-    server = TestServer(fake.app(), host="127.0.0.1")
-    await server.start_server()
-    yield fake, str(server.make_url("")).rstrip("/")
-    await server.close()
 
 
 async def test_kill_9_while_pushing_then_restart_pushes_every_device(

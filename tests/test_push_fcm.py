@@ -6,12 +6,10 @@ are replaced by tests/fake_fcm.py, which answers the way FCM does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from server import keys
 from server.adapters.push_fcm import FcmPush
@@ -28,15 +26,6 @@ from tests.conftest import Api, ApiFactory, eventually
 from tests.fake_fcm import FakeFcm
 
 PROJECT = "bluelight-test"
-
-
-@pytest.fixture
-async def fcm() -> AsyncIterator[tuple[FakeFcm, str]]:
-    fake = FakeFcm()
-    server = TestServer(fake.app(), host="127.0.0.1")
-    await server.start_server()
-    yield fake, str(server.make_url("")).rstrip("/")
-    await server.close()
 
 
 @pytest.fixture
