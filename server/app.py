@@ -28,6 +28,8 @@ from .http import (
     incidents,
     neighbourhoods,
     observe,
+    officer_app,
+    officer_events,
     officers,
     reports,
     sources,
@@ -235,7 +237,8 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,
-                   sources, metrics_http, dashboard, replies_http):
+                   sources, metrics_http, dashboard, replies_http, officer_app,
+                   officer_events):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)

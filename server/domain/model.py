@@ -30,6 +30,10 @@ class Platform(enum.StrEnum):
     ANDROID = "android"
     IOS = "ios"
     WEB = "web"
+    # The officer app's open event stream (GET /v1/me/events): makes an officer with no
+    # push token reachable; nothing is pushed to it, and an alert nobody sees still expires
+    # and escalates like any other.
+    STREAM = "stream"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from .serialize import event_json
 HEARTBEAT_EVERY = 30  # empty polls between keep-alive comments
 
 
-def _resume_from(request: web.Request) -> int:
+def resume_from(request: web.Request) -> int:
     raw = request.headers.get("Last-Event-ID")   # present but empty is malformed, not "0"
     if raw is None:
         raw = request.query.get("after", "0")
@@ -28,7 +28,7 @@ def _resume_from(request: web.Request) -> int:
 
 async def events(request: web.Request) -> web.StreamResponse:
     """Stream every persisted event after the given id, then new ones as they happen."""
-    after = _resume_from(request)
+    after = resume_from(request)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..domain.model import Device, Platform
 from ..domain.records import Alert, Delivery, Incident, new_id
 from ..ports import Clock, Push, PushMessage, PushOutcome, Store
 from .tasks import TaskSet
@@ -29,6 +30,11 @@ class RetryPolicy:
     first_s: float = 0.5
     max_s: float = 8.0
     max_attempts: int = 6
+
+
+def pushable(devices: Sequence[Device]) -> list[Device]:
+    """The devices a push can reach (an event-stream registration is reached by the stream)."""
+    return [d for d in devices if d.platform is not Platform.STREAM]
 
 
 class Notifier:
@@ -72,7 +78,7 @@ class Notifier:
         if (alert.id in self._inflight or now - alert.created_at < SETTLE
                 or (alert.deadline is not None and alert.deadline <= now)):
             return 0
-        devices = await self._store.devices_for(list(alert.recipients))
+        devices = pushable(await self._store.devices_for(list(alert.recipients)))
         records = {d.token: d for d in await self._store.list_deliveries([alert.id])
                    if d.kind == "alert"}
         todo = []
@@ -121,9 +127,10 @@ class Notifier:
     async def _deliver(self, alert: Alert, recipients: Sequence[str], kind: str,
                        data: dict[str, str], until: datetime, title: str | None,
                        body: str | None) -> None:
-        devices = await self._store.devices_for(list(recipients))
+        devices = pushable(await self._store.devices_for(list(recipients)))
         if not devices:
-            log.warning("alert %s: no device registered for %s", alert.id, list(recipients))
+            log.info("alert %s: no push device for %s (an event stream may reach them)",
+                     alert.id, list(recipients))
             return
         now = self._clock.now()
         records = [Delivery(id=new_id("dlv", now), alert_id=alert.id, officer_id=d.officer_id,
