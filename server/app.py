@@ -15,6 +15,7 @@ from . import keys
 from .adapters.push_log import LogPush
 from .adapters.replies.bluesky import BlueskyReplier
 from .adapters.replies.mastodon import MastodonReplier
+from .adapters.replies.x import XReplier
 from .adapters.sqlite import owner
 from .adapters.sqlite.store import SqliteStore
 from .auth import TokenVerifier, Verifier
@@ -73,6 +74,7 @@ from .sources.bluesky import JetstreamConfig
 from .sources.config import SourceConfig
 from .sources.mastodon import MastodonConfig
 from .sources.supervisor import Supervisor
+from .sources.x import XConfig
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,8 @@ def repliers(configs: Sequence[SourceConfig]) -> dict[str, ReplySender]:
             out[c.id] = BlueskyReplier(c.reply.pds_url, c.reply.handle, c.reply.app_password)
         elif isinstance(c, MastodonConfig) and c.reply:
             out[c.id] = MastodonReplier(c.base_url, c.token)
+        elif isinstance(c, XConfig) and c.reply_token:
+            out[c.id] = XReplier(c.base_url, c.reply_token)
     return out
 
 

@@ -44,7 +44,20 @@ sources:
     ({"sources": {"id": "a"}}, "a list under 'sources'"),
     ({"sources": [{"id": "a", "type": "bluesky", "url": "wss://x",
                    "reply": {"handle": "me"}}]}, "reply needs pds_url"),
+    ({"sources": [{"id": "a", "type": "x", "bearer_token_env": "XB"}]}, "rules must list"),
+    ({"sources": [{"id": "a", "type": "x", "bearer_token_env": "XB", "rules": ["a" * 1025]}]},
+     "rules must list"),
+    ({"sources": [{"id": "a", "type": "x", "rules": ["@me"]}]}, "bearer_token_env must"),
+    ({"sources": [{"id": "a", "type": "x", "bearer_token_env": "XB", "rules": ["@me"],
+                   "reply": {"user_token_env": "XU"}}]}, "'XU' is not set"),
 ])
 def test_a_wrong_file_is_refused_with_a_reason(doc: object, message: str) -> None:
     with pytest.raises(SourcesError, match=message):
-        parse(doc, {})
+        parse(doc, {"XB": "token"})
+
+
+def test_an_x_source_keeps_its_rules_once_each() -> None:
+    (cfg,) = parse({"sources": [{"id": "x", "type": "x", "bearer_token_env": "XB",
+                                 "rules": ["@999UK", "@999UK", "help near:me"]}]},
+                   {"XB": "token"})
+    assert cfg.rules == ("@999UK", "help near:me") and cfg.token == "token"

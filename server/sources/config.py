@@ -19,11 +19,12 @@ from ..services.intake import Intake, Interest
 from .bluesky import BlueskyAccount, JetstreamConfig, JetstreamSource
 from .mastodon import MastodonConfig, MastodonSource
 from .supervisor import Source
+from .x import XConfig, XSource, rules_of
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _STREAM = re.compile(r"^(public|public:local|user|hashtag:[^\s#/?]{1,100})$")
-TYPES = ("bluesky", "mastodon")   # x: see issue 10
-SourceConfig = JetstreamConfig | MastodonConfig
+TYPES = ("bluesky", "mastodon", "x")
+SourceConfig = JetstreamConfig | MastodonConfig | XConfig
 
 
 class SourcesError(ValueError):
@@ -84,6 +85,36 @@ def _mastodon(item: Mapping[str, Any], where: str, common: dict[str, Any],
                           reply=bool(item.get("reply", False)), **common)
 
 
+def _x(item: Mapping[str, Any], where: str, common: dict[str, Any],
+       env: Mapping[str, str]) -> XConfig:
+    token_env = item.get("bearer_token_env")
+    if not isinstance(token_env, str):
+        raise SourcesError(f"{where}: bearer_token_env must name an environment variable")
+    rules = item.get("rules")
+    if not isinstance(rules, list) or not rules or not all(
+            isinstance(r, str) and 0 < len(r) <= 1024 for r in rules):
+        raise SourcesError(f"{where}: rules must list 1-1024 character filter rules")
+    base = item.get("base_url", "https://api.x.com")
+    if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+        raise SourcesError(f"{where}: base_url must be an http(s) address")
+    raw = item.get("reply")
+    reply_token = None
+    if raw is not None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("user_token_env"), str):
+            raise SourcesError(f"{where}: reply needs user_token_env (an OAuth 2.0 user token "
+                               "with tweet.write)")
+        if raw["user_token_env"] not in env:
+            raise SourcesError(f"{where}: environment variable {raw['user_token_env']!r} "
+                               "is not set")
+        reply_token = env[raw["user_token_env"]]
+    scale = item.get("backoff_scale", 1.0)
+    if not isinstance(scale, int | float) or not 0 < scale <= 10:
+        raise SourcesError(f"{where}: backoff_scale must be a number in (0, 10]")
+    common = {**common, "silence_s": float(item.get("silence_s", 30.0))}
+    return XConfig(token=env[token_env], rules=rules_of(rules), base_url=base,
+                   reply_token=reply_token, backoff_scale=float(scale), **common)
+
+
 def parse(doc: Any, env: Mapping[str, str]) -> list[SourceConfig]:
     """Validated source settings from the parsed YAML."""
     if not isinstance(doc, dict) or not isinstance(doc.get("sources", []), list):
@@ -110,8 +141,12 @@ def parse(doc: Any, env: Mapping[str, str]) -> list[SourceConfig]:
                   "silence_s": float(item.get("silence_s", 120.0 if kind == "mastodon"
                                               else 60.0)),
                   "backoff": _backoff(item, where)}
-        out.append(_bluesky(item, where, common, env) if kind == "bluesky"
-                   else _mastodon(item, where, common, env))
+        if kind == "bluesky":
+            out.append(_bluesky(item, where, common, env))
+        elif kind == "mastodon":
+            out.append(_mastodon(item, where, common, env))
+        else:
+            out.append(_x(item, where, common, env))
     return out
 
 
@@ -132,5 +167,12 @@ def load(path: Path | None, env: Mapping[str, str]) -> list[SourceConfig]:
 def build(configs: Sequence[SourceConfig], intake: Intake, cursors: CursorStore,
           audit: AuditLog, clock: Clock) -> list[Source]:
     """One running source per setting."""
-    return [JetstreamSource(c, intake, cursors, audit, clock) if isinstance(c, JetstreamConfig)
-            else MastodonSource(c, intake, cursors, clock) for c in configs]
+    out: list[Source] = []
+    for c in configs:
+        if isinstance(c, JetstreamConfig):
+            out.append(JetstreamSource(c, intake, cursors, audit, clock))
+        elif isinstance(c, MastodonConfig):
+            out.append(MastodonSource(c, intake, cursors, clock))
+        else:
+            out.append(XSource(c, intake, cursors, clock))
+    return out

@@ -24,11 +24,42 @@ class SourceFailed(Exception):
     """An error that retrying soon cannot fix (a rejected secret, a bad setting)."""
 
 
+class Backoff(Protocol):
+    """How long to wait before the next connection."""
+
+    def reset(self) -> None:
+        """The connection went live: start the schedule again."""
+        ...
+
+    def delay(self, exc: BaseException | None) -> float:
+        """Seconds to wait after a connection ended (None: cleanly)."""
+        ...
+
+
+class Exponential:
+    """Doubling from `first` up to `longest` (the default for every source)."""
+
+    def __init__(self, first: float, longest: float) -> None:
+        self.first, self.longest = first, longest
+        self._next = first
+
+    def reset(self) -> None:
+        self._next = self.first
+
+    def delay(self, exc: BaseException | None) -> float:
+        wait, self._next = self._next, min(self._next * 2, self.longest)
+        return wait
+
+
 class Source(Protocol):
     """One connection to one network."""
 
     status: SourceStatus
-    backoff: tuple[float, float]   # (first delay, longest delay) in seconds
+
+    @property
+    def backoff(self) -> tuple[float, float] | Backoff:
+        """(first delay, longest delay) in seconds for exponential backoff, or a schedule."""
+        ...
 
     async def run(self) -> None:
         """Read until the connection ends (return) or fails (raise)."""
@@ -69,29 +100,36 @@ class Supervisor:
 
     async def _keep(self, source: Source) -> None:
         status = source.status
-        first, longest = source.backoff
-        delay = first
+        policy = (Exponential(*source.backoff) if isinstance(source.backoff, tuple)
+                  else source.backoff)
+        longest = float(getattr(policy, "longest", 300.0))   # the wait after a hard failure
         while True:
             status.state = State.CONNECTING
+            failure: BaseException | None = None
             try:
                 await source.run()
-                delay = first   # a connection that ended cleanly: reconnect promptly
+                policy.reset()   # a connection that ended cleanly: reconnect promptly
             except asyncio.CancelledError:
                 raise
             except SourceFailed as exc:
                 status.error(str(exc), self._clock.now())
                 log.error("source %s failed: %s", status.id, exc)
                 status.state = State.FAILED
-                delay = longest
             except Exception as exc:  # any fault: record it, back off, reconnect
+                failure = exc
                 status.error(f"{type(exc).__name__}: {exc}", self._clock.now())
-                log.warning("source %s: %s; reconnecting in %.1f s", status.id, exc, delay)
-            if status.state is not State.FAILED:
+                if status.state is State.LIVE:
+                    policy.reset()   # it had been working: this is a fresh failure
+            if status.state is State.FAILED:
+                delay = longest
+            else:
+                delay = policy.delay(failure)
                 status.state = State.BACKING_OFF
+                if failure is not None:
+                    log.warning("source %s: %s; reconnecting in %.1f s", status.id, failure,
+                                delay)
             status.counts["reconnects"] += 1
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            if status.state is not State.FAILED:
-                delay = min(delay * 2, longest)
 
     def snapshot(self) -> list[dict[str, object]]:
         """Every source's status."""
