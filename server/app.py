@@ -19,6 +19,7 @@ from .adapters.replies.x import XReplier
 from .adapters.sqlite import owner
 from .adapters.sqlite.store import SqliteStore
 from .auth import TokenVerifier, Verifier
+from .domain.allowance import Allowance
 from .domain.grouping import GroupingRules
 from .http import (
     admin,
@@ -50,7 +51,7 @@ from .http.problem import problem_middleware
 from .http.routing import RouteRoles, register
 from .metrics import Metrics, metered
 from .ports import Clock, Push, ReplySender, Store, SystemClock
-from .rules import load_policy, load_reply_templates, load_triager
+from .rules import load_policy, load_receipt, load_reply_templates, load_triager
 from .security.apikeys import ApiKeys
 from .security.oidc import OidcVerifier
 from .security.ratelimit import RateLimiter, parse_rates
@@ -235,9 +236,14 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     app[keys.SOURCES] = Supervisor(sources_config.build(
         source_configs, Intake(reports_service, geofence, store), store, app[keys.AUDIT],
         clock), clock)
-    app[keys.REPLIES] = ReplyService(
-        store, repliers(source_configs), load_reply_templates(settings.reply_templates_file),
-        app[keys.AUDIT], feed, clock)
+    templates = load_reply_templates(settings.reply_templates_file)
+    senders = repliers(source_configs)
+    app[keys.REPLIES] = replies = ReplyService(
+        store, senders, templates, app[keys.AUDIT], feed, clock,
+        allowances={c.id: Allowance(c.reply_per_hour) for c in source_configs
+                    if c.id in senders},
+        receipt=load_receipt(settings.reply_templates_file, templates), tasks=TaskSet())
+    escalation.on_acknowledged.append(replies.acknowledged)
     scheduler.bind(escalation.run_step, repair)
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,

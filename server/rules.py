@@ -60,3 +60,18 @@ def load_reply_templates(path: Path | None) -> dict[str, str]:
         raise SettingsError(f"reply templates {source}: 'templates' must map names to texts "
                             "of at most 500 characters")
     return {k: v.strip() for k, v in templates.items()}
+
+
+def load_receipt(path: Path | None, templates: dict[str, str]) -> str | None:
+    """The template sent automatically when an officer acknowledges (`receipt:` in the
+    templates file), or None: the force has not turned it on."""
+    source = path or DEFAULT_REPLY_TEMPLATES
+    try:
+        doc = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"reply templates {source}: {exc}") from None
+    receipt = doc.get("receipt") if isinstance(doc, dict) else None
+    if receipt is not None and receipt not in templates:
+        raise SettingsError(f"reply templates {source}: receipt {receipt!r} is not one of the "
+                            "templates")
+    return receipt if isinstance(receipt, str) else None

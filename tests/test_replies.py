@@ -11,7 +11,7 @@ import pytest
 
 from server import keys
 from server.settings import Settings
-from tests.alerting_world import neighbourhood
+from tests.alerting_world import neighbourhood, officer_on_duty
 from tests.conftest import Api, ApiFactory, eventually
 from tests.fake_jetstream import FakeJetstream, post_frame
 from tests.fake_mastodon import TOKEN, FakeMastodon, status
@@ -141,3 +141,80 @@ async def test_a_source_without_a_reply_account_is_409(make_api: ApiFactory) -> 
     r2 = await api.post(f"/v1/incidents/{r.body['incident_id']}/replies",
                         {"report_id": r.body["id"], "template": "seen"}, role="control_room")
     assert r2.status == 409 and r2.body["code"] == "reply_unsupported"
+
+
+def masto_sources(tmp_path: Path, base_url: str, per_hour: int = 90) -> Path:
+    path = tmp_path / "sources.yaml"
+    path.write_text(f"""
+sources:
+  - id: masto
+    type: mastodon
+    base_url: {base_url}
+    access_token_env: MASTO_TOKEN
+    streams: [public:local]
+    reply: true
+    reply_per_hour: {per_hour}
+    backoff: {{first_s: 0.01, max_s: 0.05}}
+""", encoding="utf-8")
+    return path
+
+
+async def masto_live(api: Api) -> None:
+    async def live() -> bool:
+        return bool(api.app[keys.SOURCES].sources[0].status.state.value == "live")
+
+    await eventually(live)
+
+
+@pytest.mark.usefixtures("secrets")
+async def test_an_account_over_its_hourly_allowance_is_refused_with_429_not_sent(
+        make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
+    async with FakeMastodon() as fake:
+        api = await make_api(settings=replace(
+            settings, sources_file=masto_sources(tmp_path, fake.base_url, per_hour=1)))
+        await neighbourhood(api)
+        await masto_live(api)
+        await fake.publish(status(6, "<p>man with a machete outside Horse Guards</p>"))
+        iid, rid = await first_report(api)
+        first = await api.post(f"/v1/incidents/{iid}/replies",
+                               {"report_id": rid, "template": "call"}, role="control_room")
+        assert first.status == 201 and first.body["status"] == "sent"
+        second = await api.post(f"/v1/incidents/{iid}/replies",
+                                {"report_id": rid, "template": "safe"}, role="control_room")
+        assert second.status == 429 and second.body["code"] == "reply_rate_limited"
+        assert 3500 <= int(second.headers["Retry-After"]) <= 3600
+        assert len(fake.posted) == 1
+
+
+@pytest.mark.usefixtures("secrets")
+async def test_the_automatic_receipt_goes_to_the_poster_when_an_officer_acknowledges(
+        make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
+    templates = tmp_path / "templates.yaml"
+    templates.write_text("templates:\n  attending: Officers are on their way to you now.\n"
+                         "receipt: attending\n", encoding="utf-8")
+    async with FakeMastodon() as fake:
+        api = await make_api(settings=replace(
+            settings, sources_file=masto_sources(tmp_path, fake.base_url),
+            reply_templates_file=templates))
+        await neighbourhood(api)
+        await officer_on_duty(api, "pc1", 51.5046, -0.1263)
+        await masto_live(api)
+        st = status(7, "<p>my neighbour collapsed on the stairs by Horse Guards, not "
+                       "breathing</p>")
+        await fake.publish(st)
+        iid, _ = await first_report(api)
+        assert fake.posted == {}          # nothing is sent before someone takes it
+        alert = (await api.get("/v1/me/alerts", role="officer", sub="pc1")).body["items"][0]
+        assert (await api.post(f"/v1/alerts/{alert['id']}/ack", role="officer",
+                               sub="pc1")).status == 200
+
+        async def receipt_sent() -> bool:
+            return len(fake.posted) == 1
+
+        await eventually(receipt_sent)
+        (posted,) = fake.posted.values()
+        assert posted["in_reply_to_id"] == st["id"]
+        assert "Officers are on their way to you now." in posted["content"]
+        timeline = (await api.get(f"/v1/incidents/{iid}", role="admin")).body["timeline"]
+        sent = [e for e in timeline if e["kind"] == "reply_sent"]
+        assert len(sent) == 1 and sent[0]["actor"] == "bluelight:receipt"

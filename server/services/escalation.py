@@ -33,6 +33,9 @@ class Escalation:
         self._store, self._policy, self._notifier = store, policy, notifier
         self._geofence, self._clock, self._timer, self._feed = geofence, clock, timer, feed
         self._redelivered_at: datetime | None = None
+        # Called with (incident id, officer id) after an acknowledgement commits; each must
+        # return at once (the automatic receipt to the poster spawns its own task).
+        self.on_acknowledged: list[Callable[[str, str], None]] = []
 
     async def _commit(self, t: Transition) -> bool:
         if not await self._store.commit_transition(t):
@@ -142,6 +145,11 @@ class Escalation:
         t = await self._guarded(await self._incident_of(alert_id), lambda inc, alert: (
             steps.acknowledge(inc, alert, alert_id, officer_id, self._clock.now())), alert_id)
         await self._commit_officer(officer_id, t.incident.id)
+        for hook in self.on_acknowledged:
+            try:
+                hook(t.incident.id, officer_id)
+            except Exception:  # the acknowledgement stands whatever a follower does
+                log.exception("after acknowledging %s", t.incident.id)
         return t.alerts[0]
 
     async def _commit_officer(self, officer_id: str, incident_id: str) -> None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 
+from ..domain.allowance import Allowance
 from ..domain.errors import Conflict, DomainError, NotFound, ReplyFailed
 from ..domain.model import Principal, Role
 from ..domain.records import Event, Reply, ReplyStatus, new_id
 from ..ports import Clock, ReplySender, Store
 from .audit import AuditLog
 from .feed import EventFeed
+from .tasks import TaskSet
+
+log = logging.getLogger(__name__)
+# Who sends the automatic receipt (audited and shown on the timeline as this actor).
+RECEIPT_SENDER = Principal(sub="bluelight:receipt", role=Role.CONTROL_ROOM)
 
 
 class OfficersUseTemplates(DomainError):
@@ -26,9 +33,15 @@ class ReplyService:
 
     def __init__(self, store: Store, senders: Mapping[str, ReplySender],
                  templates: Mapping[str, str], audit: AuditLog, feed: EventFeed,
-                 clock: Clock) -> None:
+                 clock: Clock, *, allowances: Mapping[str, Allowance] | None = None,
+                 receipt: str | None = None, tasks: TaskSet | None = None) -> None:
         self._store, self._senders, self.templates = store, senders, dict(templates)
         self._audit, self._feed, self._clock = audit, feed, clock
+        self._allowances = dict(allowances or {})
+        if receipt is not None and receipt not in self.templates:
+            raise ValueError(f"the receipt template {receipt!r} is not a template")
+        self.receipt_template = receipt
+        self._tasks = tasks or TaskSet()
 
     def _text(self, who: Principal, text: str | None, template: str | None) -> str:
         if template is not None:
@@ -61,6 +74,9 @@ class ReplyService:
                     and earlier.status is not ReplyStatus.FAILED):
                 return earlier, False
         now = self._clock.now()
+        allowance = self._allowances.get(report.source)
+        if allowance is not None:
+            allowance.take(now, f"the {report.source!r} account")
         reply = Reply(new_id("rpl", now), incident_id, report_id, report.source, body,
                       ReplyStatus.QUEUED, who.sub, now, now, template=template)
         await self._store.put_reply(reply)
@@ -81,7 +97,31 @@ class ReplyService:
             "reply_id": reply.id, "report_id": report_id, "template": template})
         return reply, True
 
+    def acknowledged(self, incident_id: str, officer_id: str) -> None:
+        """An officer took the incident: send the receipt in the background, if the force
+        turned it on (the acknowledgement never waits for a network)."""
+        if self.receipt_template is not None and self._senders:
+            self._tasks.spawn(self.receipt(incident_id), name=f"receipt-{incident_id}")
+
+    async def receipt(self, incident_id: str) -> Reply | None:
+        """Reply with the receipt template to the incident's first post that can be
+        answered (one per incident: the same text to the same post is never sent twice)."""
+        assert self.receipt_template is not None
+        reports = sorted(await self._store.list_reports(incident_id),
+                         key=lambda r: (r.posted_at, r.id))
+        for report in reports:
+            if report.source in self._senders and not report.redacted:
+                try:
+                    reply, _ = await self.send(incident_id, report.id, RECEIPT_SENDER,
+                                               template=self.receipt_template)
+                except DomainError as exc:   # rate-limited or gone: the room sees no receipt
+                    log.warning("no receipt for %s: %s", incident_id, exc)
+                    return None
+                return reply
+        return None
+
     async def close(self) -> None:
         """Close every sender's connections."""
+        await self._tasks.close()
         for sender in self._senders.values():
             await sender.close()

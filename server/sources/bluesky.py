@@ -54,6 +54,7 @@ class JetstreamConfig:
     ping_s: float = 20.0       # websocket ping; no pong in time closes the connection
     silence_s: float = 60.0    # no frame for this long: reconnect
     backoff: tuple[float, float] = (1.0, 60.0)
+    reply_per_hour: int = 100         # replies this account may send in any rolling hour
 
 
 def _uri(did: str, rkey: str) -> str:

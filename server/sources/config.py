@@ -50,6 +50,18 @@ def _backoff(doc: Mapping[str, Any], where: str) -> tuple[float, float]:
     return first, longest
 
 
+# Replies an account may send in any rolling hour unless the file says: below each
+# network's own cap (Bluesky 1,666 creates an hour; Mastodon 300 statuses in 3 hours).
+REPLY_PER_HOUR = {"bluesky": 300, "mastodon": 90, "x": 50}
+
+
+def _per_hour(doc: Mapping[str, Any], where: str, kind: str) -> int:
+    value = doc.get("reply_per_hour", REPLY_PER_HOUR.get(kind, 50))
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
+        raise SourcesError(f"{where}: reply_per_hour must be a whole number from 1 to 10000")
+    return value
+
+
 def _bluesky(item: Mapping[str, Any], where: str, common: dict[str, Any],
              env: Mapping[str, str]) -> JetstreamConfig:
     url = item.get("url")
@@ -140,7 +152,8 @@ def parse(doc: Any, env: Mapping[str, str]) -> list[SourceConfig]:
                   "ping_s": float(item.get("ping_s", 20.0)),
                   "silence_s": float(item.get("silence_s", 120.0 if kind == "mastodon"
                                               else 60.0)),
-                  "backoff": _backoff(item, where)}
+                  "backoff": _backoff(item, where),
+                  "reply_per_hour": _per_hour(item, where, kind)}
         if kind == "bluesky":
             out.append(_bluesky(item, where, common, env))
         elif kind == "mastodon":

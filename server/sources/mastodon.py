@@ -49,6 +49,7 @@ class MastodonConfig:
     ping_s: float = 20.0
     silence_s: float = 120.0
     backoff: tuple[float, float] = (1.0, 60.0)
+    reply_per_hour: int = 100         # replies this account may send in any rolling hour
 
 
 def rest_path(stream: str) -> str:

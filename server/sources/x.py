@@ -62,6 +62,7 @@ class XConfig:
     ping_s: float = 20.0
     silence_s: float = 30.0           # X sends a keep-alive every 20 s
     backoff: tuple[float, float] = (1.0, 60.0)
+    reply_per_hour: int = 100         # replies this account may send in any rolling hour
     backoff_scale: float = 1.0        # multiplies X's schedule (drills and tests shorten it)
 
     @property
