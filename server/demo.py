@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import tempfile
@@ -13,7 +14,7 @@ from typing import Any
 import yaml
 from aiohttp import ClientSession, web
 
-from . import keys
+from . import demo_bluesky, keys
 from .adapters.push_log import LogPush
 from .app import create_app
 from .auth import mint_token
@@ -138,24 +139,37 @@ async def run_demo() -> None:
     """Serve a throwaway app on loopback and drive it through its API."""
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="bluelight-demo-") as tmp:
-        policy = Path(tmp) / "policy.yaml"
-        policy.write_text(yaml.safe_dump(POLICY))
-        settings = Settings(store_url=f"sqlite:///{tmp}/demo.db", data_dir=Path(tmp),
-                            policy_file=policy, sweep_s=0.25)
-        push = LogPush()
-        app = create_app(settings, push=push)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        try:
-            async with ClientSession() as session:
-                api = Client(session, f"http://127.0.0.1:{port}",
-                             settings.resolve_jwt_secret())
-                await _setup(api, rng)
-                surge, lone = await _replay(api, rng)
-                await app[keys.TASKS].idle()
-                await _show(api, push, surge, lone)
-        finally:
-            await runner.cleanup()
+        async with contextlib.AsyncExitStack() as stack:
+            await _run(stack, Path(tmp), rng)
+
+
+async def _run(stack: contextlib.AsyncExitStack, tmp: Path, rng: random.Random) -> None:
+    policy = tmp / "policy.yaml"
+    policy.write_text(yaml.safe_dump(POLICY))
+    bluesky = None
+    sources = templates = None
+    if demo_bluesky.available():
+        stream, pds, sources, templates = await demo_bluesky.start(stack, tmp)
+        bluesky = (stream, pds)
+    settings = Settings(store_url=f"sqlite:///{tmp}/demo.db", data_dir=tmp,
+                        policy_file=policy, sweep_s=0.25, sources_file=sources,
+                        reply_templates_file=templates)
+    push = LogPush()
+    app = create_app(settings, push=push)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with ClientSession() as session:
+            api = Client(session, f"http://127.0.0.1:{port}",
+                         settings.resolve_jwt_secret())
+            await _setup(api, rng)
+            surge, lone = await _replay(api, rng)
+            await app[keys.TASKS].idle()
+            await _show(api, push, surge, lone)
+            if bluesky is not None:
+                await demo_bluesky.act(api, *bluesky, _acknowledge, say)
+    finally:
+        await runner.cleanup()

@@ -133,6 +133,8 @@ def test_demo_runs_the_whole_story(monkeypatch: pytest.MonkeyPatch,
     assert "Loaded 649 London wards" in out
     assert "acknowledged the explosion" in out
     assert "escalated        no acknowledgement after wave 2" in out
+    assert "P1 medical in Vincent Square, alerting" in out      # from a Bluesky stream
+    assert "Reply on Bluesky, in the post's thread: 'Police here." in out
 
 
 @pytest.mark.parametrize("store_kind", ["mongomock"])
