@@ -13,7 +13,8 @@ own sources and skipped (with a note) when one of them is missing.
         --crisislex $M/sajao+CrisisLex/repo \\
         --kaggle $M/Programmer-RD-AI+NLP-Disaster-Tweets/repo \\
         --humaid $M/deeplearning-lab-csueb+LLM-guided-SSL-Crisis-Tweets-Classification/repo \\
-        --harveyloc $M/geoai-lab+Geo-knowledge-guided-GPT-models-for-disaster-response/repo
+        --harveyloc $M/geoai-lab+Geo-knowledge-guided-GPT-models-for-disaster-response/repo \\
+        --tweeteval $M/cardiffnlp+tweeteval/repo
 
 Outputs (JSON lines with text, urgent, category, kind, origin):
   crisislex_t6_offtopic.jsonl        every CrisisLex T6 tweet labelled off-topic
@@ -21,9 +22,12 @@ Outputs (JSON lines with text, urgent, category, kind, origin):
   kaggle_not_disaster.jsonl          Kaggle "NLP with Disaster Tweets" train.csv, target 0
   kaggle_disaster.jsonl              the same, target 1 (mostly news; urgent=false)
   rescue_requests.jsonl              the hand-picked rescue requests named in --rescue-ids
+  tweeteval_sentiment.jsonl          TweetEval's sentiment test split: ordinary chatter
+  tweeteval_emoji.jsonl              10,000 of TweetEval's emoji test split, random.Random(0)
 
 Origins: CrisisLexT6:<event>:<tweet id>, CrisisLexT26:<event>:<tweet id>,
-KaggleNLPDisaster:<row id>, HumAID:<event>:<tweet id>, HarveyLocDesc:<row id>.
+KaggleNLPDisaster:<row id>, HumAID:<event>:<tweet id>, HarveyLocDesc:<row id>,
+TweetEval:<task>:<line>.
 The ids file has one `origin<TAB>category` per line; `#` starts a comment.
 """
 
@@ -195,6 +199,18 @@ def build_rescue(texts: dict[str, str], ids: list[tuple[str, str]], out: Path) -
         print(f"  not found ({len(missing)}), first: {missing[:3]}", file=sys.stderr)
 
 
+def build_tweeteval(snap: Snapshot, out: Path) -> None:
+    """Ordinary chatter: the sentiment test split, and a sample of the emoji test split."""
+    for task, size in (("sentiment", None), ("emoji", 10_000)):
+        lines = [t.strip() for t in snap.read(f"datasets/{task}/test_text.txt").splitlines()
+                 if t.strip()]
+        if size:
+            lines = random.Random(0).sample(lines, size)
+        rows = [record(t, False, "other", "offtopic", f"TweetEval:{task}:{i}")
+                for i, t in enumerate(lines)]
+        print(f"tweeteval_{task}.jsonl: {write_jsonl(out / f'tweeteval_{task}.jsonl', rows)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     doc = (__doc__ or "").split("\n\n")
     parser = argparse.ArgumentParser(prog="python -m bench.public_tweets", description=doc[0],
@@ -208,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--humaid", type=Path, help="a snapshot holding HumAID's data/original")
     parser.add_argument("--harveyloc", type=Path,
                         help="geoai-lab/Geo-knowledge-guided-GPT-models-for-disaster-response")
+    parser.add_argument("--tweeteval", type=Path, help="cardiffnlp/tweeteval snapshot")
     parser.add_argument("--rescue-ids", type=Path, default=IDS, help="origin<TAB>category list")
     parser.add_argument("--sample", type=int, default=2000, help="on-topic T6 sample size")
     parser.add_argument("--seed", type=int, default=0, help="seed of the on-topic sample")
@@ -230,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         build_kaggle(Snapshot(args.kaggle), args.kaggle_path, args.out)
     else:
         print("no --kaggle: Kaggle files skipped", file=sys.stderr)
+    if args.tweeteval:
+        build_tweeteval(Snapshot(args.tweeteval), args.out)
     if args.humaid:
         texts.update(humaid(Snapshot(args.humaid)))
     if args.harveyloc:

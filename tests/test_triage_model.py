@@ -121,7 +121,8 @@ def test_cli_check_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "thresholds" in capsys.readouterr().out
     assert TriageModel.load(out).meta["trained_on"]["posts"] > 0
     labelled = tmp_path / "eval.jsonl"
-    mixed = HELD[::40][:60]
+    mixed = ([e for e in HELD if e.urgent][::40][:30]
+             + [e for e in HELD if not e.urgent][::40][:30])
     labelled.write_text("\n".join(corpus.to_line(e) for e in mixed) + "\n")
     assert main(["triage", "eval", str(labelled), "--model", str(out)]) == 0
     text = capsys.readouterr().out

@@ -15,21 +15,27 @@ from typing import Any
 from .text import for_model, words
 
 MIN_LETTERS = 12      # shorter than this ("sos", "HELP!!") is not worth a guess
-KNOWN_ENOUGH = 0.8    # this share of words in the model's vocabulary: English, no guess
+KNOWN_ENOUGH = 0.8    # this share of common English words: English, no guess
+ALL_KNOWN = 0.95      # ... or this share of words the model knows at all
 CONFIDENT = 0.9       # the identifier's probability needed to call it another language
 
 
 def detect(text: str, known: Collection[str], reads: Collection[str] = ("en",),
            identify: Callable[[str], tuple[str, float]] | None = None,
-           tokens: Sequence[str] | None = None) -> str:
+           tokens: Sequence[str] | None = None, vocab: Collection[str] = ()) -> str:
     """The ISO 639-1 code of the post's language; the first of `reads` when unsure.
-    `tokens`: the post's words(for_model(text)), if the caller has them already."""
+    `known`: common words of the language the model reads; `vocab`: every word it knows
+    (asking the identifier costs more than the rest of triage, so it is asked only when
+    neither says enough). `tokens`: the post's words(for_model(text)), if the caller has
+    them already."""
     default = next(iter(reads), "en")
     alpha = [w for w in (words(for_model(text)) if tokens is None else tokens) if w.isalpha()]
     letters = sum(len(w) for w in alpha)
     if letters < MIN_LETTERS:
         return default
     if sum(w in known for w in alpha) >= KNOWN_ENOUGH * len(alpha):
+        return default
+    if vocab and sum(w in vocab for w in alpha) >= ALL_KNOWN * len(alpha):
         return default
     lang, p = (identify or _identify)(text)
     if lang in reads:

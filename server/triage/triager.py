@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import cache
@@ -15,6 +16,11 @@ from .model import TriageModel
 from .text import for_model, words
 
 SHIPPED_MODEL = Path(__file__).parent / "weights"
+# The language check counts a word as English only if it is at least this many times as
+# common in the corpus as its rarest words (about 10 posts): mixed-language posts (a
+# Spanglish rescue request) put a few common Spanish or Tagalog words in the vocabulary,
+# and a Spanish post must not pass as English on them.
+COMMON = 4.0
 
 
 class ModelError(ValueError):
@@ -43,14 +49,18 @@ class Triager:
         if self.review_at > self.alert_at:
             raise ModelError(f"review threshold {self.review_at} is above the alert "
                              f"threshold {self.alert_at}")
+        space = model.features.word
+        rarest = float(space.idf.max()) if len(space) else 0.0
+        self._english = frozenset(t for t, i in space.index.items()
+                                  if " " not in t and rarest - space.idf[i] >= math.log(COMMON))
 
     def language(self, text: str, given: str | None,
                  tokens: Sequence[str] | None = None) -> str:
         """The post's language: the connector's tag if any (en-GB -> en), else detected."""
         if given:
             return given.split("-")[0].split("_")[0].lower()
-        return detect(text, self.model.features.word.index, self.rules.languages,
-                      tokens=tokens)
+        return detect(text, self._english, self.rules.languages, tokens=tokens,
+                      vocab=self.model.features.word.index)
 
     def triage(self, text: str, ctx: PostContext | None = None) -> Triage:
         """The verdict for one post."""
