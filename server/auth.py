@@ -39,7 +39,7 @@ class SourceNotAllowed(Forbidden):
 
 
 def mint_token(secret: str, *, sub: str, role: Role, now: datetime, ttl_s: int,
-               sources: Sequence[str] = ()) -> str:
+               sources: Sequence[str] = (), session: str | None = None) -> str:
     """Sign a token for `sub` acting as `role`, valid for `ttl_s` seconds (an ingest token
     may be bound to the sources it writes)."""
     claims: dict[str, object] = {
@@ -47,6 +47,8 @@ def mint_token(secret: str, *, sub: str, role: Role, now: datetime, ttl_s: int,
         "exp": int((now + timedelta(seconds=ttl_s)).timestamp())}
     if sources:
         claims["sources"] = sorted({normalise_source(s) for s in sources})
+    if session:
+        claims["sid"] = session
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -72,6 +74,11 @@ class TokenVerifier:
     async def close(self) -> None:
         """Nothing to release."""
 
+    def issue(self, principal: Principal, now: datetime, ttl_s: int, session: str) -> str:
+        """A token for the same caller, bound to a duty session."""
+        return mint_token(self._secret, sub=principal.sub, role=principal.role, now=now,
+                          ttl_s=ttl_s, session=session)
+
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; Unauthorized with the reason otherwise."""
         try:
@@ -93,5 +100,8 @@ class TokenVerifier:
         if bound is not None and not (isinstance(bound, list)
                                       and all(isinstance(s, str) for s in bound)):
             raise Unauthorized("the token's sources must be a list of names")
+        sid = claims.get("sid")
+        if sid is not None and not (isinstance(sid, str) and sid):
+            raise Unauthorized("the token's sid must be a non-empty string")
         return Principal(sub=sub, role=role,
-                         sources=None if bound is None else frozenset(bound))
+                         sources=None if bound is None else frozenset(bound), session=sid)

@@ -164,8 +164,11 @@ class Store(SecurityStore, CursorStore, ReplyStore, ReportQueries, Protocol):
         """All officers ordered by id."""
         ...
 
-    async def set_duty(self, oid: str, on_duty: bool, now: datetime) -> Officer | None:
-        """Set duty state; None if no such officer."""
+    async def set_duty(self, oid: str, on_duty: bool, now: datetime,
+                       session_id: str | None = None) -> Officer | None:
+        """Go on duty, opening `session_id` if off duty (devices registered while off duty
+        join it), or off duty, ending the session (its devices are pushed no more);
+        None if no such officer."""
         ...
 
     async def set_status(self, oid: str, status: OfficerStatus, incident_id: str | None,
@@ -179,7 +182,8 @@ class Store(SecurityStore, CursorStore, ReplyStore, ReportQueries, Protocol):
         ...
 
     async def put_device(self, device: Device) -> str | None:
-        """Register a token to an officer (moving it if another had it); the previous owner."""
+        """Register a token to an officer (moving it if another had it) in the officer's
+        current duty session; the previous owner."""
         ...
 
     async def delete_device(self, oid: str, token: str) -> bool:
@@ -195,7 +199,7 @@ class Store(SecurityStore, CursorStore, ReplyStore, ReportQueries, Protocol):
         ...
 
     async def devices_for(self, officer_ids: Sequence[str]) -> list[Device]:
-        """Every device of these officers."""
+        """The devices of these officers' current duty sessions (the ones to push)."""
         ...
 
     async def forget_token(self, token: str) -> bool:

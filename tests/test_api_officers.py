@@ -90,12 +90,19 @@ async def test_devices_register_refresh_move_and_delete(api: Api) -> None:
     assert r.status == 204
 
 
-async def test_off_duty_keeps_devices(api: Api) -> None:
+async def test_a_device_registered_off_duty_joins_the_next_session_and_leaves_with_it(
+        api: Api) -> None:
     await setup_officer(api)
     await api.put(f"/v1/me/devices/{FCM_TOKEN}", {"platform": "web"}, role="officer", sub="pc-1")
-    await api.put("/v1/me/duty", {"on_duty": True}, role="officer", sub="pc-1")
+    on = await api.put("/v1/me/duty", {"on_duty": True}, role="officer", sub="pc-1")
+    assert on.body["device_count"] == 1 and on.body["session_id"].startswith("dut_")
     r = await api.put("/v1/me/duty", {"on_duty": False}, role="officer", sub="pc-1")
-    assert r.body["on_duty"] is False and r.body["device_count"] == 1
+    assert r.body["on_duty"] is False and r.body["device_count"] == 0
+    assert r.body["session_id"] is None
+    me = (await api.get("/v1/me", role="officer", sub="pc-1")).body
+    assert [d["token"] for d in me["devices"]] == [FCM_TOKEN]    # still registered
+    again = await api.put("/v1/me/duty", {"on_duty": True}, role="officer", sub="pc-1")
+    assert again.body["device_count"] == 0   # it belonged to the last session: register anew
 
 
 async def test_bad_device_token_and_platform(api: Api) -> None:

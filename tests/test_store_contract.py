@@ -113,6 +113,7 @@ async def test_concurrent_fixes_keep_the_newest(store: Store) -> None:
 async def test_device_token_moves_between_officers(store: Store) -> None:
     await store.put_officer(profile("o1"), T0)
     await store.put_officer(profile("o2"), T0)
+    await store.set_duty("o2", True, T0, "dut_o2")
     assert await store.put_device(Device("tok-1", "o1", Platform.ANDROID, T0)) is None
     assert await store.put_device(Device("tok-1", "o2", Platform.IOS, T0)) == "o1"
     assert await store.list_devices("o1") == []
@@ -123,6 +124,26 @@ async def test_device_token_moves_between_officers(store: Store) -> None:
     assert await store.delete_device("o1", "tok-1") is False
     assert await store.delete_device("o2", "tok-1") is True
     assert await store.list_devices("o2") == []
+
+
+async def test_only_the_current_duty_session_devices_are_pushed(store: Store) -> None:
+    await store.put_officer(profile("o1"), T0)
+    await store.put_device(Device("early", "o1", Platform.ANDROID, T0))   # off duty
+    assert await store.devices_for(["o1"]) == []
+    o = await store.set_duty("o1", True, T0, "dut_1")
+    assert o is not None and o.session_id == "dut_1" and o.device_count == 1
+    await store.put_device(Device("during", "o1", Platform.WEB, T0))
+    assert sorted(d.token for d in await store.devices_for(["o1"])) == ["during", "early"]
+    again = await store.set_duty("o1", True, T0, "dut_other")   # already on: same session
+    assert again is not None and again.session_id == "dut_1"
+    o = await store.set_duty("o1", False, T0 + timedelta(hours=8))
+    assert o is not None and o.session_id is None and o.device_count == 0
+    assert await store.devices_for(["o1"]) == []        # a session's end stops every push
+    o = await store.set_duty("o1", True, T0 + timedelta(hours=20), "dut_2")
+    assert o is not None and o.device_count == 0 and await store.devices_for(["o1"]) == []
+    await store.put_device(Device("during", "o1", Platform.WEB, T0 + timedelta(hours=20)))
+    assert [d.token for d in await store.devices_for(["o1"])] == ["during"]
+    assert len(await store.list_devices("o1")) == 2   # both still registered
 
 
 async def test_list_officers_ordered(store: Store) -> None:

@@ -44,6 +44,8 @@ class Principal:
     role: Role
     # The sources an ingest credential may write (normalised names); None: any source.
     sources: frozenset[str] | None = None
+    # The duty session a token was issued for; the token is refused once it has ended.
+    session: str | None = None
 
     def may_write(self, source: str) -> bool:
         """True if this caller may store or delete posts of `source` (normalised)."""
@@ -106,7 +108,8 @@ class Officer:
     location: LocationFix | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    device_count: int = 0
+    device_count: int = 0        # devices of the current duty session (those pushed)
+    session_id: str | None = None  # the open duty session; None off duty
 
     @property
     def id(self) -> str:

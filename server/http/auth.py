@@ -96,6 +96,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if principal.role not in roles:
         allowed = ", ".join(sorted(r.value for r in roles))
         raise Forbidden(f"role {principal.role.value!r} may not call this route ({allowed} may)")
+    if principal.session is not None:
+        # A token issued for a duty session dies with it (a lost phone stops working when
+        # its officer goes off duty or signs out elsewhere, or an admin ends the session).
+        officer = await request.app[keys.STORE].get_officer(principal.sub)
+        if officer is None or officer.session_id != principal.session:
+            raise Unauthorized("the duty session this token was issued for has ended")
     request[PRINCIPAL] = principal
     who = logs.PRINCIPAL.set(f"{principal.role.value}:{principal.sub}")
     try:

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import keys
+from ..auth import TokenVerifier
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.model import (
     Device,
@@ -24,6 +25,7 @@ from .auth import principal_of
 from .io import json_response, read_json
 from .routing import ADMIN, CONTROL, OFFICER, Route
 
+SESSION_TTL_S = 14 * 3600   # a long shift; the session's end refuses it sooner
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9:_.\-]{8,4096}$")
 
 
@@ -41,7 +43,8 @@ def officer_json(o: Officer, now: datetime) -> dict[str, Any]:
             "status": o.status.value, "status_incident_id": o.status_incident_id,
             "status_age_s": None if o.status_at is None
             else round(max(0.0, (now - o.status_at).total_seconds()), 1),
-            "device_count": o.device_count, "created_at": o.created_at,
+            "device_count": o.device_count, "session_id": o.session_id,
+            "created_at": o.created_at,
             "updated_at": o.updated_at}
 
 
@@ -87,11 +90,23 @@ async def get_me(request: web.Request) -> web.Response:
 
 
 async def put_duty(request: web.Request) -> web.Response:
-    """Go on or off duty."""
+    """Go on or off duty. On duty with the embedded auth, the answer carries a token bound
+    to the session (it is refused once the session ends)."""
     body = await read_json(request)
     now = request.app[keys.CLOCK].now()
-    officer = await request.app[keys.OFFICERS].set_duty(principal_of(request).sub,
-                                                       body["on_duty"], now)
+    who = principal_of(request)
+    officer = await request.app[keys.OFFICERS].set_duty(who.sub, body["on_duty"], now)
+    data = officer_json(officer, now)
+    verifier = request.app[keys.VERIFIER]
+    if officer.session_id is not None and isinstance(verifier, TokenVerifier):
+        data["session_token"] = verifier.issue(who, now, SESSION_TTL_S, officer.session_id)
+    return json_response(data)
+
+
+async def end_session(request: web.Request) -> web.Response:
+    """An admin ends an officer's duty session (a lost phone, a shift that was not closed)."""
+    now = request.app[keys.CLOCK].now()
+    officer = await request.app[keys.OFFICERS].set_duty(request.match_info["id"], False, now)
     return json_response(officer_json(officer, now))
 
 
@@ -150,6 +165,7 @@ ROUTES = [
     Route("GET", "/v1/officers/{id}", get_officer, CONTROL),
     Route("GET", "/v1/me", get_me, OFFICER),
     Route("PUT", "/v1/me/duty", put_duty, OFFICER),
+    Route("DELETE", "/v1/officers/{id}/session", end_session, ADMIN),
     Route("PUT", "/v1/me/status", put_status, OFFICER),
     Route("PUT", "/v1/me/location", put_location, OFFICER),
     Route("PUT", "/v1/me/devices/{token}", put_device, OFFICER),

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from ..domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..domain.model import Device, LocationFix, Officer, OfficerProfile, OfficerStatus, Platform
 from ..domain.neighbourhoods import check_id
-from ..domain.records import Event
+from ..domain.records import Event, new_id
 from ..ports import Store
 
 # Phones' clocks drift; a fix a little in the future is accepted, a far one is a bug.
@@ -44,8 +44,10 @@ class OfficerService:
         return await self._store.list_officers()
 
     async def set_duty(self, oid: str, on_duty: bool, now: datetime) -> Officer:
-        """Go on or off duty; off duty keeps devices but stops alerts."""
-        found = await self._store.set_duty(oid, on_duty, now)
+        """Go on duty (a new session, unless one is open) or off duty (the session ends:
+        its devices are pushed no more and tokens issued for it are refused)."""
+        found = await self._store.set_duty(oid, on_duty, now,
+                                           new_id("dut", now) if on_duty else None)
         if found is None:
             raise NotFound("officer", oid)
         return found

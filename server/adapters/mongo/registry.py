@@ -39,7 +39,8 @@ def _officer(doc: dict[str, Any], devices: int) -> Officer:
                    device_count=devices,
                    status=OfficerStatus(doc.get("status", OfficerStatus.AVAILABLE.value)),
                    status_at=_dt(doc.get("status_at")),
-                   status_incident_id=doc.get("status_incident_id"))
+                   status_incident_id=doc.get("status_incident_id"),
+                   session_id=doc.get("session_id"))
 
 
 def _device(doc: dict[str, Any]) -> Device:
@@ -96,16 +97,19 @@ class RegistryCollections(MongoBase):
         doc = await self.col("counters").find_one({"_id": "neighbourhoods"})
         return 0 if doc is None else int(doc["value"])
 
-    async def _count_devices(self, officer_ids: Sequence[str]) -> dict[str, int]:
+    async def _count_devices(self, sessions: dict[str, str | None]) -> dict[str, int]:
+        """Devices in each officer's current session (officer id -> session id)."""
         counts: dict[str, int] = {}
-        async for d in self.col("devices").find({"officer_id": {"$in": list(officer_ids)}},
-                                                {"officer_id": 1}):
-            counts[d["officer_id"]] = counts.get(d["officer_id"], 0) + 1
+        async for d in self.col("devices").find({"officer_id": {"$in": list(sessions)}},
+                                                {"officer_id": 1, "session_id": 1}):
+            oid = d["officer_id"]
+            if d.get("session_id") is not None and d.get("session_id") == sessions[oid]:
+                counts[oid] = counts.get(oid, 0) + 1
         return counts
 
     async def _officers(self, query: dict[str, Any]) -> list[Officer]:
         docs = await self.col("officers").find(query).sort("_id", 1).to_list(None)
-        counts = await self._count_devices([d["_id"] for d in docs])
+        counts = await self._count_devices({d["_id"]: d.get("session_id") for d in docs})
         return [_officer(d, counts.get(d["_id"], 0)) for d in docs]
 
     async def put_officer(self, profile: OfficerProfile, now: datetime) -> tuple[Officer, bool]:
@@ -129,11 +133,17 @@ class RegistryCollections(MongoBase):
         """All officers ordered by id."""
         return await self._officers({})
 
-    async def set_duty(self, oid: str, on_duty: bool, now: datetime) -> Officer | None:
-        """Set duty state; the change time moves only when the state changes."""
-        await self.col("officers").update_one(
+    async def set_duty(self, oid: str, on_duty: bool, now: datetime,
+                       session_id: str | None = None) -> Officer | None:
+        """Set duty state, opening or ending the session; the change time moves only when
+        the state changes."""
+        result = await self.col("officers").update_one(
             {"_id": oid, "on_duty": {"$ne": on_duty}},
-            {"$set": {"on_duty": on_duty, "duty_changed_at": now.timestamp()}})
+            {"$set": {"on_duty": on_duty, "duty_changed_at": now.timestamp(),
+                      "session_id": session_id if on_duty else None}})
+        if result.modified_count and on_duty:
+            await self.col("devices").update_many({"officer_id": oid, "session_id": None},
+                                                  {"$set": {"session_id": session_id}})
         return await self.get_officer(oid)
 
     async def set_status(self, oid: str, status: OfficerStatus, incident_id: str | None,
@@ -160,10 +170,13 @@ class RegistryCollections(MongoBase):
 
     async def put_device(self, device: Device) -> str | None:
         """Register a token (moving it from whoever had it); the previous owner."""
+        owner = await self.col("officers").find_one({"_id": device.officer_id},
+                                                    {"session_id": 1})
         before = await self.col("devices").find_one_and_update(
             {"_id": device.token},
             {"$set": {"officer_id": device.officer_id, "platform": device.platform.value,
-                      "registered_at": device.registered_at.timestamp()}},
+                      "registered_at": device.registered_at.timestamp(),
+                      "session_id": (owner or {}).get("session_id")}},
             upsert=True, return_document=ReturnDocument.BEFORE)
         return None if before is None else str(before["officer_id"])
 
@@ -187,9 +200,12 @@ class RegistryCollections(MongoBase):
         """Every device of these officers."""
         if not officer_ids:
             return []
+        sessions = {o["_id"]: o.get("session_id") async for o in self.col("officers").find(
+            {"_id": {"$in": list(officer_ids)}}, {"session_id": 1})}
         docs = await self.col("devices").find({"officer_id": {"$in": list(officer_ids)}}).sort(
             [("officer_id", 1), ("_id", 1)]).to_list(None)
-        return [_device(d) for d in docs]
+        return [_device(d) for d in docs if d.get("session_id") is not None
+                and d.get("session_id") == sessions.get(d["officer_id"])]
 
     async def forget_token(self, token: str) -> bool:
         """Remove a dead token, whoever has it."""

@@ -173,3 +173,15 @@ MIGRATIONS.append(
     ALTER TABLE officers ADD COLUMN status_incident_id TEXT;
     """,
 )
+
+MIGRATIONS.append(
+    # 9: duty sessions. Only the devices of an officer's current session are pushed;
+    # officers on duty when this runs keep their devices in a session of their own.
+    """
+    ALTER TABLE officers ADD COLUMN session_id TEXT;
+    ALTER TABLE devices ADD COLUMN session_id TEXT;
+    UPDATE officers SET session_id = 'dut_legacy_' || id WHERE on_duty = 1;
+    UPDATE devices SET session_id =
+        (SELECT o.session_id FROM officers o WHERE o.id = devices.officer_id);
+    """,
+)

@@ -40,8 +40,9 @@ def _req_dt(ts: float) -> datetime:
 _OFFICER_COLS = (
     "o.id, o.name, o.callsign, o.rank, o.neighbourhood_ids, o.on_duty, o.duty_changed_at, "
     "o.lat, o.lon, o.accuracy_m, o.location_at, o.created_at, o.updated_at, "
-    "(SELECT COUNT(*) FROM devices d WHERE d.officer_id = o.id), "
-    "o.status, o.status_at, o.status_incident_id"
+    "(SELECT COUNT(*) FROM devices d WHERE d.officer_id = o.id"
+    " AND d.session_id = o.session_id), "
+    "o.status, o.status_at, o.status_incident_id, o.session_id"
 )
 
 
@@ -55,7 +56,7 @@ def _officer(row: Any) -> Officer:
     return Officer(profile=profile, on_duty=bool(row[5]), duty_changed_at=_dt(row[6]),
                    location=location, created_at=_dt(row[11]), updated_at=_dt(row[12]),
                    device_count=row[13], status=OfficerStatus(row[14]), status_at=_dt(row[15]),
-                   status_incident_id=row[16])
+                   status_incident_id=row[16], session_id=row[17])
 
 
 class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, SqliteBase):
@@ -150,12 +151,19 @@ class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, Sqlit
         rows = await self._fetchall(f"SELECT {_OFFICER_COLS} FROM officers o ORDER BY o.id")
         return [_officer(r) for r in rows]
 
-    async def set_duty(self, oid: str, on_duty: bool, now: datetime) -> Officer | None:
-        """Set duty state; the change time moves only when the state changes."""
+    async def set_duty(self, oid: str, on_duty: bool, now: datetime,
+                       session_id: str | None = None) -> Officer | None:
+        """Set duty state, opening or ending the session; the change time moves only when
+        the state changes."""
         def work(db: sqlite3.Connection) -> Officer | None:
-            db.execute("UPDATE officers SET duty_changed_at = ?, on_duty = ?"
-                       " WHERE id = ? AND on_duty != ?",
-                       (_ts(now), int(on_duty), oid, int(on_duty)))
+            changed = db.execute(
+                "UPDATE officers SET duty_changed_at = ?, on_duty = ?, session_id = ?"
+                " WHERE id = ? AND on_duty != ?",
+                (_ts(now), int(on_duty), session_id if on_duty else None, oid,
+                 int(on_duty))).rowcount
+            if changed and on_duty:
+                db.execute("UPDATE devices SET session_id = ? WHERE officer_id = ?"
+                           " AND session_id IS NULL", (session_id, oid))
             row = db.execute(f"SELECT {_OFFICER_COLS} FROM officers o WHERE o.id = ?",
                              (oid,)).fetchone()
             return None if row is None else _officer(row)
@@ -197,12 +205,13 @@ class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, Sqlit
             row = db.execute("SELECT officer_id FROM devices WHERE token = ?",
                              (device.token,)).fetchone()
             db.execute(
-                "INSERT INTO devices (token, officer_id, platform, registered_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (token) DO UPDATE SET"
+                "INSERT INTO devices (token, officer_id, platform, registered_at, session_id)"
+                " VALUES (?, ?, ?, ?, (SELECT session_id FROM officers WHERE id = ?))"
+                " ON CONFLICT (token) DO UPDATE SET"
                 " officer_id=excluded.officer_id, platform=excluded.platform,"
-                " registered_at=excluded.registered_at",
+                " registered_at=excluded.registered_at, session_id=excluded.session_id",
                 (device.token, device.officer_id, device.platform.value,
-                 _ts(device.registered_at)))
+                 _ts(device.registered_at), device.officer_id))
             return None if row is None else str(row[0])
         return await self._unit(work)
 
@@ -232,8 +241,9 @@ class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, Sqlit
             return []
         marks = ",".join("?" * len(officer_ids))
         rows = await self._fetchall(
-            "SELECT token, officer_id, platform, registered_at FROM devices"
-            f" WHERE officer_id IN ({marks}) ORDER BY officer_id, token", officer_ids)
+            "SELECT d.token, d.officer_id, d.platform, d.registered_at FROM devices d"
+            " JOIN officers o ON o.id = d.officer_id AND d.session_id = o.session_id"
+            f" WHERE d.officer_id IN ({marks}) ORDER BY d.officer_id, d.token", officer_ids)
         return [Device(token=r[0], officer_id=r[1], platform=Platform(r[2]),
                        registered_at=_req_dt(r[3])) for r in rows]
 

@@ -100,6 +100,14 @@ function renderDuty() {
 
 async function setDuty(onDuty) {
   state.me = await api("PUT", "/v1/me/duty", { on_duty: onDuty });
+  if (onDuty) {
+    // Work on a token bound to this duty session: it dies with the session, so a phone
+    // left behind stops working when the officer goes off duty elsewhere.
+    if (state.me.session_token) state.token = state.me.session_token;
+    await api("PUT", `/v1/me/devices/${encodeURIComponent(streamDevice())}`, { platform: "stream" });
+  } else {
+    state.token = localStorage.getItem("bluelight.app.token");
+  }
   renderDuty();
   if (onDuty) startLocation(); else stopLocation();
 }
