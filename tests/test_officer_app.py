@@ -60,6 +60,10 @@ async def test_alert_live_acknowledge_on_scene_clear_and_the_other_officer_sees_
     await first.get_by_role("button", name="Acknowledge").click()
     await expect(first.get_by_text("You are responding")).to_be_visible()
     await expect(second.get_by_text("Taken by pc1")).to_be_visible()
+    # The post came through the ingest API, not a network Bluelight can answer on.
+    await expect(first.get_by_role("heading", name="Reply to the poster")).to_be_visible()
+    await first.get_by_role("button", name=re.compile("^Seen by police")).click()
+    await expect(first.get_by_role("alert")).to_contain_text("reply_unsupported")
     await expect(second.get_by_role("button", name="Acknowledge")).to_be_hidden()
     await first.get_by_role("button", name="On scene").click()
     await expect(first.get_by_text("Status: On scene")).to_be_visible()

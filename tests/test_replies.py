@@ -11,7 +11,7 @@ import pytest
 
 from server import keys
 from server.settings import Settings
-from tests.alerting_world import neighbourhood, officer_on_duty
+from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post
 from tests.conftest import Api, ApiFactory, eventually
 from tests.fake_jetstream import FakeJetstream, post_frame
 from tests.fake_mastodon import TOKEN, FakeMastodon, status
@@ -218,3 +218,28 @@ async def test_the_automatic_receipt_goes_to_the_poster_when_an_officer_acknowle
         timeline = (await api.get(f"/v1/incidents/{iid}", role="admin")).body["timeline"]
         sent = [e for e in timeline if e["kind"] == "reply_sent"]
         assert len(sent) == 1 and sent[0]["actor"] == "bluelight:receipt"
+
+
+@pytest.mark.usefixtures("secrets")
+async def test_an_officer_replies_with_a_template_to_the_first_post_without_naming_it(
+        make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
+    async with FakeMastodon() as fake:
+        api = await make_api(settings=replace(
+            settings, sources_file=masto_sources(tmp_path, fake.base_url)))
+        await neighbourhood(api)
+        await masto_live(api)
+        st = status(8, "<p>two lads fighting with a bottle outside Horse Guards</p>")
+        await fake.publish(st)
+        iid, _ = await first_report(api)
+        r = await api.post(f"/v1/incidents/{iid}/replies", {"template": "seen"},
+                           role="officer", sub="pc1")
+        assert r.status == 201 and r.body["status"] == "sent"
+        (posted,) = fake.posted.values()
+        assert posted["in_reply_to_id"] == st["id"]
+    bare = await make_api()
+    await neighbourhood(bare)
+    made = await bare.post("/v1/reports", post("help, he has a knife", "k1", lat=WHITEHALL[0],
+                                               lon=WHITEHALL[1]), role="ingest")
+    r = await bare.post(f"/v1/incidents/{made.body['incident_id']}/replies",
+                        {"template": "seen"}, role="officer", sub="pc1")
+    assert r.status == 409 and r.body["code"] == "reply_unsupported"

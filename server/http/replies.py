@@ -32,7 +32,7 @@ async def post_reply(request: web.Request) -> web.Response:
         raise ValidationFailed("give either text or template", errors=[
             FieldError("text", "exactly one of text and template")])
     reply, created = await request.app[keys.REPLIES].send(
-        request.match_info["id"], body["report_id"], principal_of(request), text=text,
+        request.match_info["id"], body.get("report_id"), principal_of(request), text=text,
         template=template)
     return json_response(reply_json(reply), 201 if created else 200)
 

@@ -53,13 +53,16 @@ class ReplyService:
                                        "GET /v1/reply-templates)")
         return (text or "").strip()
 
-    async def send(self, incident_id: str, report_id: str, who: Principal, *,
+    async def send(self, incident_id: str, report_id: str | None, who: Principal, *,
                    text: str | None = None, template: str | None = None) -> tuple[Reply, bool]:
         """(the reply, True if this call created it). The same text to the same post again,
-        while the first is queued or sent, returns the first: a double tap sends once."""
+        while the first is queued or sent, returns the first: a double tap sends once.
+        Without a report, the reply goes to the incident's first post that can be answered."""
         body = self._text(who, text, template)
         if await self._store.get_incident(incident_id) is None:
             raise NotFound("incident", incident_id)
+        if report_id is None:
+            report_id = await self._first_answerable(incident_id)
         report = await self._store.get_report(report_id)
         if report is None or report.incident_id != incident_id:
             raise NotFound("report", report_id)
@@ -103,22 +106,26 @@ class ReplyService:
         if self.receipt_template is not None and self._senders:
             self._tasks.spawn(self.receipt(incident_id), name=f"receipt-{incident_id}")
 
-    async def receipt(self, incident_id: str) -> Reply | None:
-        """Reply with the receipt template to the incident's first post that can be
-        answered (one per incident: the same text to the same post is never sent twice)."""
-        assert self.receipt_template is not None
+    async def _first_answerable(self, incident_id: str) -> str:
         reports = sorted(await self._store.list_reports(incident_id),
                          key=lambda r: (r.posted_at, r.id))
         for report in reports:
             if report.source in self._senders and not report.redacted:
-                try:
-                    reply, _ = await self.send(incident_id, report.id, RECEIPT_SENDER,
-                                               template=self.receipt_template)
-                except DomainError as exc:   # rate-limited or gone: the room sees no receipt
-                    log.warning("no receipt for %s: %s", incident_id, exc)
-                    return None
-                return reply
-        return None
+                return report.id
+        raise Conflict("no post of this incident came from a source with a reply account",
+                       code="reply_unsupported")
+
+    async def receipt(self, incident_id: str) -> Reply | None:
+        """Reply with the receipt template to the incident's first post that can be
+        answered (one per incident: the same text to the same post is never sent twice)."""
+        assert self.receipt_template is not None
+        try:
+            reply, _ = await self.send(incident_id, None, RECEIPT_SENDER,
+                                       template=self.receipt_template)
+        except DomainError as exc:   # nothing to answer, rate-limited, gone: no receipt
+            log.info("no receipt for %s: %s", incident_id, exc)
+            return None
+        return reply
 
     async def close(self) -> None:
         """Close every sender's connections."""

@@ -79,6 +79,7 @@ async function signIn(token) {
   }
   $("#signin").hidden = true; $("#home").hidden = false;
   $("#who").textContent = `${state.me.callsign} · ${state.me.name}`;
+  state.templates = (await api("GET", "/v1/reply-templates").catch(() => ({ templates: {} }))).templates;
   renderDuty();
   if (state.me.on_duty) startLocation();
   await refreshAlert();
@@ -192,8 +193,30 @@ function renderAlert() {
   $("#clear").hidden = !responding;
   $("#dismiss").hidden = pending || responding;
   $("#alert-state").textContent = state.fateText || "";
+  renderReplies(responding);
   tickDeadline();
   if (!state.tick) state.tick = setInterval(tickDeadline, 1000);
+}
+
+function renderReplies(responding) {
+  // Once the officer has taken it, one tap tells the poster help is coming.
+  const box = $("#reply-buttons"), names = Object.keys(state.templates || {});
+  $("#replies").hidden = !responding || !names.length;
+  if (box.dataset.incident === (state.alert && state.alert.incident_id)) return;
+  box.dataset.incident = state.alert ? state.alert.incident_id : "";
+  box.replaceChildren(...names.map((name) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = state.templates[name]; b.title = name;
+    b.addEventListener("click", act(() => reply(name)));
+    return b;
+  }));
+  $("#reply-state").textContent = "";
+}
+
+async function reply(template) {
+  const r = await api("POST", `/v1/incidents/${state.alert.incident_id}/replies`, { template });
+  $("#reply-state").textContent = r.status === "sent" ? "Reply sent to the poster"
+    : `Reply not sent: ${r.reason || r.status}`;
 }
 
 function tickDeadline() {
