@@ -34,6 +34,7 @@ from .http import (
     officer_events,
     officers,
     reports,
+    signin,
     sources,
 )
 from .http import metrics as metrics_http
@@ -248,7 +249,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,
                    sources, metrics_http, dashboard, replies_http, officer_app,
-                   officer_events):
+                   officer_events, signin):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)

@@ -60,6 +60,10 @@ class Settings:
     oidc_jwks_url: str | None = None
     oidc_role_claim: str = "roles"
     oidc_role_map: tuple[tuple[str, str], ...] = ()
+    # The dashboard's and officer app's sign-in (authorization code with PKCE), if set.
+    oidc_client_id: str | None = None
+    oidc_authorize_url: str | None = None
+    oidc_token_url: str | None = None
     rate_limits: str = DEFAULT_RATE_LIMITS
     request_timeout_s: float = 30.0
     cors_origins: tuple[str, ...] = ()
@@ -206,7 +210,22 @@ def _auth(env: Mapping[str, str]) -> dict[str, Any]:
     return {"auth": mode, "oidc_issuer": found["issuer"], "oidc_audience": found["audience"],
             "oidc_jwks_url": found["jwks_url"],
             "oidc_role_claim": env.get("BLUELIGHT_OIDC_ROLE_CLAIM", "roles"),
-            "oidc_role_map": tuple(pairs)}
+            "oidc_role_map": tuple(pairs), **_sign_in(env)}
+
+
+def _sign_in(env: Mapping[str, str]) -> dict[str, str | None]:
+    """The browser sign-in: a public client id and the IdP's two endpoints, all or none."""
+    found = {k: env.get(f"BLUELIGHT_OIDC_{k.upper()}") or None
+             for k in ("client_id", "authorize_url", "token_url")}
+    if not any(found.values()):
+        return {f"oidc_{k}": None for k in found}
+    missing = [f"BLUELIGHT_OIDC_{k.upper()}" for k, v in found.items() if not v]
+    if missing:
+        raise SettingsError(f"browser sign-in with OIDC needs {', '.join(missing)} too")
+    for k in ("authorize_url", "token_url"):
+        if not str(found[k]).startswith(("https://", "http://")):
+            raise SettingsError(f"BLUELIGHT_OIDC_{k.upper()} must be an http(s) URL")
+    return {f"oidc_{k}": v for k, v in found.items()}
 
 
 def _tiles(raw: str) -> str:

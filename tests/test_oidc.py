@@ -147,3 +147,20 @@ def test_oidc_settings_fail_fast() -> None:
                             "BLUELIGHT_OIDC_JWKS_URL": "https://idp/jwks",
                             "BLUELIGHT_OIDC_ROLE_MAP": "g1=admin, g2=officer"})
     assert ok.oidc_role_map == (("g1", "admin"), ("g2", "officer"))
+
+
+def test_browser_sign_in_settings_come_all_together() -> None:
+    base = {"BLUELIGHT_AUTH": "oidc", "BLUELIGHT_OIDC_ISSUER": ISSUER,
+            "BLUELIGHT_OIDC_AUDIENCE": AUDIENCE, "BLUELIGHT_OIDC_JWKS_URL": "https://idp/jwks"}
+    assert Settings.from_env(base).oidc_client_id is None
+    with pytest.raises(SettingsError, match="BLUELIGHT_OIDC_TOKEN_URL"):
+        Settings.from_env({**base, "BLUELIGHT_OIDC_CLIENT_ID": "web",
+                           "BLUELIGHT_OIDC_AUTHORIZE_URL": "https://idp/authorize"})
+    with pytest.raises(SettingsError, match="must be an http"):
+        Settings.from_env({**base, "BLUELIGHT_OIDC_CLIENT_ID": "web",
+                           "BLUELIGHT_OIDC_AUTHORIZE_URL": "idp/authorize",
+                           "BLUELIGHT_OIDC_TOKEN_URL": "https://idp/token"})
+    ok = Settings.from_env({**base, "BLUELIGHT_OIDC_CLIENT_ID": "web",
+                            "BLUELIGHT_OIDC_AUTHORIZE_URL": "https://idp/authorize",
+                            "BLUELIGHT_OIDC_TOKEN_URL": "https://idp/token"})
+    assert ok.oidc_token_url == "https://idp/token"

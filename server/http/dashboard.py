@@ -12,10 +12,11 @@ from aiohttp import web
 
 from .. import keys
 from .routing import Route
+from .signin import idp_origin
 from .static import WEB, read, respond
 
 FOLDER = WEB / "dashboard"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'{idp}; "
        "img-src 'self' data:{tiles}; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 
@@ -34,7 +35,8 @@ def _file(request: web.Request, name: str) -> web.Response:
         body = page and page.replace(b"{{MAP_TILES}}",
                                      html.escape(tiles, quote=True).encode())
     origin = _tile_origin(tiles)
-    return respond(FOLDER, name, CSP.format(tiles=f" {origin}" if origin else ""), body)
+    return respond(FOLDER, name, CSP.format(tiles=f" {origin}" if origin else "",
+                                            idp=idp_origin(request.app[keys.SETTINGS])), body)
 
 
 async def index(request: web.Request) -> web.Response:

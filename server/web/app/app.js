@@ -1,5 +1,7 @@
 // The officer app: duty, location, and the open alert as a full-screen card, live from
 // /v1/me/events. Plain modules, no build step; every request carries the bearer token.
+import { authConfig, finishSignIn, startSignIn } from "/shared/oidc.js";
+
 const $ = (sel) => document.querySelector(sel);
 const FIX_EVERY_MS = 15000;   // send a fix at most this often...
 const FIX_MOVED_M = 50;       // ...unless the officer has moved this far
@@ -336,5 +338,21 @@ $("#clear").addEventListener("click", act(clearIncident));
 $("#dismiss").addEventListener("click", act(async () => { state.alert = null; state.fate = null; state.fateText = ""; await refreshAlert(); }));
 
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
-const saved = takeToken();
-if (saved) signIn(saved); else { $("#signin").hidden = false; }
+async function start() {
+  const cfg = await authConfig();
+  if (cfg.mode === "oidc") {
+    $("#oidc-box").hidden = false;
+    $("#oidc-signin").addEventListener("click", () => startSignIn(cfg));
+    try {
+      const token = await finishSignIn(cfg);
+      if (token) localStorage.setItem("bluelight.app.token", token);
+    } catch (err) {
+      $("#signin").hidden = false;
+      setConn(err.message, "");
+      return;
+    }
+  }
+  const saved = takeToken();
+  if (saved) signIn(saved); else { $("#signin").hidden = false; }
+}
+start();

@@ -1,6 +1,7 @@
 // The control-room dashboard: the open incidents, live from /v1/events, and the actions
 // the API offers. Plain modules, no build step; every request carries the bearer token.
 import { IncidentMap } from "./map.js";
+import { authConfig, finishSignIn, startSignIn } from "/shared/oidc.js";
 
 const $ = (sel) => document.querySelector(sel);
 const RANK = { P1: 1, P2: 2, P3: 3, P4: 4 };
@@ -417,5 +418,20 @@ setInterval(() => {
   for (const td of document.querySelectorAll("td[data-due]")) td.textContent = until(td.dataset.due);
 }, 1000);
 
-const saved = takeTokenFromFragment();
-if (saved) signIn(saved); else signOut("Signed out");
+async function start() {
+  const cfg = await authConfig();
+  if (cfg.mode === "oidc") {
+    $("#oidc-box").hidden = false;
+    $("#oidc-signin").addEventListener("click", () => startSignIn(cfg));
+    try {
+      const token = await finishSignIn(cfg);
+      if (token) sessionStorage.setItem("bluelight.token", token);
+    } catch (err) {
+      signOut(err.message);
+      return;
+    }
+  }
+  const saved = takeTokenFromFragment();
+  if (saved) signIn(saved); else signOut("Signed out");
+}
+start();
