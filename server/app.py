@@ -25,6 +25,7 @@ from .http import (
     admin,
     alerts,
     dashboard,
+    docs,
     events,
     health,
     incidents,
@@ -249,7 +250,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,
                    sources, metrics_http, dashboard, replies_http, officer_app,
-                   officer_events, signin):
+                   officer_events, signin, docs):
         register(app, module.ROUTES, table)
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)
