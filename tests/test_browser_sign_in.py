@@ -64,7 +64,7 @@ async def test_an_officer_signs_in_to_the_app_with_the_identity_provider(
         await page.get_by_role("button", name="Sign in with your force account").click()
         await expect(page.get_by_role("heading", name="PC12 · Officer 12")).to_be_visible()
         await expect(page.get_by_role("banner").get_by_role("status")).to_have_text("Live")
-        assert (await api.call("GET", "/v1/auth/config")).body["mode"] == "oidc"
+        assert (await api.call("GET", "/auth/config")).body["mode"] == "oidc"
 
 
 def _admin(idp: FakeIdp) -> str:

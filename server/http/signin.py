@@ -1,4 +1,4 @@
-"""How the browser pages sign in: GET /v1/auth/config, and the shared sign-in script.
+"""How the browser pages sign in: GET /auth/config, and the shared sign-in script.
 
 With the embedded auth a person pastes a token; with the force's identity provider the
 pages run the authorization-code flow with PKCE against it (BLUELIGHT_OIDC_CLIENT_ID and
@@ -51,6 +51,6 @@ async def shared(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    Route("GET", "/v1/auth/config", auth_config, None),
+    Route("GET", "/auth/config", auth_config, None),
     Route("GET", "/shared/{name}", shared, None),
 ]

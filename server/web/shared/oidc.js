@@ -5,7 +5,7 @@
 const KEY = "bluelight.oidc";
 
 export async function authConfig() {
-  const r = await fetch("/v1/auth/config");
+  const r = await fetch("/auth/config");
   return r.ok ? r.json() : { mode: "embedded" };
 }
 
