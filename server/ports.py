@@ -293,6 +293,10 @@ class Store(SecurityStore, CursorStore, ReplyStore, ReportQueries, Protocol):
         """Events with id > after_id, oldest first."""
         ...
 
+    async def last_event_id(self) -> int:
+        """The newest event's id (0 when there are none)."""
+        ...
+
 
 @dataclass(frozen=True)
 class PushMessage:

@@ -177,8 +177,10 @@ async def test_deliveries_and_events(store: Store) -> None:
     await store.put_deliveries([sent])
     assert await store.list_deliveries(["alr_1"]) == [sent]
     assert await store.list_deliveries([]) == []
+    assert await store.last_event_id() == 0
     await store.add_events([Event("a", T0, "i1", data={"k": [1, 2]}), Event("b", T0, "i2")])
     all_events = await store.events_after(0)
+    assert await store.last_event_id() == all_events[-1].id
     assert [(e.kind, e.data) for e in all_events] == [("a", {"k": [1, 2]}), ("b", {})]
     assert [e.kind for e in await store.events_after(all_events[0].id)] == ["b"]
     assert [e.kind for e in await store.events_after(0, incident_id="i2")] == ["b"]

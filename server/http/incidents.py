@@ -21,6 +21,9 @@ async def list_incidents(request: web.Request) -> web.Response:
     """Incidents newest first, filtered and paged with an opaque cursor."""
     since = request.query.get("since")
     limit = query_int(request, "limit", 50, 1, 500)
+    # Read before the list: a page that follows /v1/events from this id misses nothing and
+    # replays nothing older than what it just read.
+    last_event = await request.app[keys.STORE].last_event_id()
     items = await request.app[keys.STORE].list_incidents(
         status=query_choice(request, "status", [s.value for s in IncidentStatus]),
         priority=query_choice(request, "priority", [p.value for p in Priority]),
@@ -29,8 +32,10 @@ async def list_incidents(request: web.Request) -> web.Response:
         before_id=request.query.get("cursor"), limit=limit)
     cursor = items[-1].id if len(items) == limit else None
     content = await reads_content(request, request.path_qs, len(items))
-    return json_response({"items": [incident_json(i, content=content) for i in items],
-                          "next_cursor": cursor})
+    response = json_response({"items": [incident_json(i, content=content) for i in items],
+                              "next_cursor": cursor})
+    response.headers["X-Last-Event-ID"] = str(last_event)
+    return response
 
 
 async def get_incident(request: web.Request) -> web.Response:

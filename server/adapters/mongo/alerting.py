@@ -235,6 +235,11 @@ class AlertingCollections(MongoBase):
         """Append events."""
         await self._add_events(events)
 
+    async def last_event_id(self) -> int:
+        """The newest event's id (0 when there are none)."""
+        doc = await self.col("events").find_one({}, sort=[("_id", -1)], projection={"_id": 1})
+        return 0 if doc is None else int(doc["_id"])
+
     async def events_after(self, after_id: int, *, limit: int = 500,
                            incident_id: str | None = None) -> list[Event]:
         """Events with id > after_id, oldest first."""

@@ -243,6 +243,11 @@ class AlertingTables(SqliteBase):
         """Append events outside a transition (e.g. push outcomes)."""
         await self._unit(lambda conn: _insert_events(conn, events))
 
+    async def last_event_id(self) -> int:
+        """The newest event's id (0 when there are none)."""
+        rows = await self._fetchall("SELECT COALESCE(MAX(id), 0) FROM events", ())
+        return int(rows[0][0])
+
     async def events_after(self, after_id: int, *, limit: int = 500,
                            incident_id: str | None = None) -> list[Event]:
         """Events with id > after_id, oldest first (optionally of one incident)."""

@@ -21,6 +21,7 @@ async function api(method, path, body) {
   const r = await fetch(path, { method, headers,
     body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.headers.get("Date")) state.serverNow = Date.parse(r.headers.get("Date"));
+  if (r.headers.get("X-Last-Event-ID")) state.listEventId = r.headers.get("X-Last-Event-ID");
   const data = (r.headers.get("Content-Type") || "").includes("json") ? await r.json() : null;
   if (!r.ok) {
     if (r.status === 401) signOut("Your token was refused; sign in again.");
@@ -81,9 +82,13 @@ async function loadQueue() {
   // Events from before this read (the stream replays them on first connect) are already
   // in it: only newer ones are applied (with a margin for the Date header's whole seconds).
   state.replayedBefore = null;
-  let cursor = null;
+  let cursor = null, first = true;
   do {
     const page = await api("GET", "/v1/incidents?limit=500" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
+    // The stream resumes after the last event the first page had seen: nothing older is
+    // replayed (with a thousand open incidents that replay was a surge of its own).
+    if (first && state.lastEventId === null && state.listEventId) state.lastEventId = state.listEventId;
+    first = false;
     for (const inc of page.items) if (inc.status !== "resolved") state.incidents.set(inc.id, inc);
     cursor = page.next_cursor;
   } while (cursor);
@@ -121,12 +126,40 @@ function button(parent, label, handler) {
   parent.append(b);
 }
 
+// Rows are kept by incident and rebuilt only when what they show changed: with a thousand
+// open incidents, one new incident must not rebuild a thousand rows and their buttons.
+const rowCache = new Map();
+
+function rowKey(inc) {
+  return [inc.priority, inc.status, inc.taken_by, inc.assigned_to, inc.category,
+    inc.neighbourhood_id, inc.summary, inc.report_count, inc.first_seen_at, inc.next_step_at,
+    inc.id === state.selected].join("\u0001");
+}
+
 function render() {
   const body = $("#queue tbody");
   const rows = sorted();
-  body.replaceChildren();
-  for (const inc of rows) {
-    const tr = body.insertRow();
+  const live = new Set();
+  const trs = rows.map((inc) => {
+    live.add(inc.id);
+    const key = rowKey(inc), hit = rowCache.get(inc.id);
+    if (hit && hit.key === key) return hit.tr;
+    const tr = buildRow(inc);
+    rowCache.set(inc.id, { key, tr });
+    return tr;
+  });
+  for (const id of rowCache.keys()) if (!live.has(id)) rowCache.delete(id);
+  const focused = document.activeElement;
+  body.replaceChildren(...trs);
+  if (focused && focused.isConnected && focused !== document.activeElement) focused.focus();
+  $("#count").textContent = `(${rows.length})`;
+  if (state.map) state.map.setIncidents(rows);
+  $("#empty").hidden = rows.length > 0;
+}
+
+function buildRow(inc) {
+  const tr = document.createElement("tr");
+  {
     tr.dataset.id = inc.id; tr.tabIndex = 0;
     tr.setAttribute("aria-label", `${inc.priority} ${inc.category} ${inc.summary || ""}`);
     if (inc.status === "escalated") tr.classList.add("escalated");
@@ -146,9 +179,7 @@ function render() {
     button(actions, "Resolve", () => resolve(inc.id));
     tr.addEventListener("click", () => open(inc.id));
   }
-  $("#count").textContent = `(${rows.length})`;
-  if (state.map) state.map.setIncidents(rows);
-  $("#empty").hidden = rows.length > 0;
+  return tr;
 }
 
 // -- live updates -----------------------------------------------------------------------
@@ -244,11 +275,15 @@ function retryLater(ids, err) {
 }
 
 function alarm() {
-  if (state.muted) return;
+  // One tone at most every two seconds, on one audio context: a surge of escalations must
+  // not open an audio device per incident.
+  if (state.muted || Date.now() - (state.alarmAt || 0) < 2000) return;
+  state.alarmAt = Date.now();
   try {
-    const ctx = new AudioContext(); const osc = ctx.createOscillator();
-    osc.frequency.value = 880; osc.connect(ctx.destination); osc.start();
-    osc.stop(ctx.currentTime + 0.3);
+    state.audio = state.audio || new AudioContext();
+    const osc = state.audio.createOscillator();
+    osc.frequency.value = 880; osc.connect(state.audio.destination); osc.start();
+    osc.stop(state.audio.currentTime + 0.3);
   } catch (err) { /* no audio device: the row still stands out */ }
 }
 
