@@ -15,7 +15,6 @@ from server.rules import load_triage_rules
 from server.triage import corpus, training
 from server.triage.corpus import CorpusError, Example
 from server.triage.evaluate import judge, summary
-from server.triage.language import detect
 from server.triage.model import TriageModel
 from server.triage.triager import SHIPPED_MODEL, Triager, load_model
 
@@ -98,14 +97,13 @@ def test_held_out_split_keeps_the_figures_the_readme_quotes() -> None:
 
 
 def test_language_route_on_the_corpus() -> None:
-    known = load_model().features.word.index
+    triager = Triager(load_model(), load_triage_rules(None))   # the check triage makes
     english = [e for e in EXAMPLES if e.lang == "en"][::7]
-    wrong = [e.text for e in english if detect(e.text, known) != "en"]
+    wrong = [e.text for e in english if triager.language(e.text, None) != "en"]
     assert len(wrong) <= 0.005 * len(english), wrong[:10]
     foreign = [e for e in EXAMPLES if e.lang != "en"]
-    caught = [e for e in foreign if detect(e.text, known) != "en"]
+    caught = [e for e in foreign if triager.language(e.text, None) != "en"]
     assert len(caught) >= 0.9 * len(foreign)
-    triager = Triager(load_model(), load_triage_rules(None))
     assert all(triager.triage(e.text).priority is not Priority.P4 for e in caught)
 
 
