@@ -4,35 +4,16 @@ and `stream` registrations, which make an officer reachable without a push token
 from __future__ import annotations
 
 import asyncio
-import json
 
+from tests import sse
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post
-from tests.conftest import Api, ApiFactory, token
+from tests.conftest import Api, ApiFactory
 
 
 async def officer_events(api: Api, sub: str, n: int,
                          headers: dict[str, str] | None = None) -> list[dict[str, object]]:
     """Open the officer's SSE stream and read n events."""
-    found: list[dict[str, object]] = []
-    hdrs = {"Authorization": f"Bearer {token('officer', sub)}", **(headers or {})}
-    async with api.client.get("/v1/me/events", headers=hdrs) as resp:
-        assert resp.status == 200 and resp.content_type == "text/event-stream"
-        current: dict[str, object] = {}
-        async with asyncio.timeout(5):
-            async for raw in resp.content:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("id: "):
-                    current["id"] = int(line[4:])
-                elif line.startswith("event: "):
-                    current["event"] = line[7:]
-                elif line.startswith("data: "):
-                    current["data"] = json.loads(line[6:])
-                elif line == "" and current:
-                    found.append(current)
-                    current = {}
-                    if len(found) == n:
-                        break
-    return found
+    return await sse.read_events(api, "/v1/me/events", "officer", sub, n, headers)
 
 
 async def report(api: Api, text: str, ext: str, lat: float = WHITEHALL[0]) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import replace
 from pathlib import Path
 
 from server import keys
 from server.settings import Settings
+from tests import sse
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, policy_file, post
-from tests.conftest import ALL_STORES, Api, ApiFactory, eventually, token
+from tests.conftest import ALL_STORES, Api, ApiFactory, eventually
 
 pytestmark = ALL_STORES
 
@@ -94,27 +94,8 @@ async def test_concurrent_acks_across_two_instances(make_api: ApiFactory) -> Non
 
 
 async def read_events(api: Api, n: int, headers: dict[str, str]) -> list[dict[str, object]]:
-    """Open the SSE stream and read n events."""
-    found: list[dict[str, object]] = []
-    hdrs = {"Authorization": f"Bearer {token('control_room')}", **headers}
-    async with api.client.get("/v1/events", headers=hdrs) as resp:
-        assert resp.status == 200 and resp.content_type == "text/event-stream"
-        current: dict[str, object] = {}
-        async with asyncio.timeout(5):
-            async for raw in resp.content:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("id: "):
-                    current["id"] = int(line[4:])
-                elif line.startswith("event: "):
-                    current["event"] = line[7:]
-                elif line.startswith("data: "):
-                    current["data"] = json.loads(line[6:])
-                elif line == "" and current:
-                    found.append(current)
-                    current = {}
-                    if len(found) == n:
-                        break
-    return found
+    """Open the control room's stream and read n events."""
+    return await sse.read_events(api, "/v1/events", "control_room", "tester", n, headers)
 
 
 async def test_event_stream_resumes_and_carries_other_instances_events(

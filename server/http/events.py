@@ -26,14 +26,20 @@ def resume_from(request: web.Request) -> int:
     return int(raw)
 
 
-async def events(request: web.Request) -> web.StreamResponse:
-    """Stream every persisted event after the given id, then new ones as they happen."""
-    after = resume_from(request)
+async def open_stream(request: web.Request, comment: str) -> web.StreamResponse:
+    """Start an SSE response (unbuffered by proxies; clients retry after 2 s)."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
-    await response.write(b": bluelight events\nretry: 2000\n\n")
+    await response.write(f": {comment}\nretry: 2000\n\n".encode())
+    return response
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Stream every persisted event after the given id, then new ones as they happen."""
+    after = resume_from(request)
+    response = await open_stream(request, "bluelight events")
     clients = request.app[keys.METRICS].sse_clients
     clients.inc()
     try:

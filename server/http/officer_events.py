@@ -17,7 +17,7 @@ from .. import keys
 from ..domain.records import Event
 from ..ports import Store
 from .auth import principal_of
-from .events import HEARTBEAT_EVERY, resume_from
+from .events import HEARTBEAT_EVERY, open_stream, resume_from
 from .io import json_default
 from .routing import OFFICER, Route
 
@@ -64,11 +64,7 @@ async def my_events(request: web.Request) -> web.StreamResponse:
     """Stream the events that concern the caller after the given id, then new ones."""
     after = resume_from(request)
     view = OfficerView(request.app[keys.STORE], principal_of(request).sub)
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                           "Cache-Control": "no-cache",
-                                           "X-Accel-Buffering": "no"})
-    await response.prepare(request)
-    await response.write(b": bluelight officer events\nretry: 2000\n\n")
+    response = await open_stream(request, "bluelight officer events")
     clients = request.app[keys.METRICS].sse_clients
     clients.inc()
     try:

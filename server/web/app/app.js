@@ -1,5 +1,6 @@
 // The officer app: duty, location, and the open alert as a full-screen card, live from
 // /v1/me/events. Plain modules, no build step; every request carries the bearer token.
+import { follow as followEvents } from "/shared/events.js";
 import { authConfig, finishSignIn, startSignIn } from "/shared/oidc.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -261,45 +262,10 @@ async function clearIncident() {
 }
 
 // -- the live stream ------------------------------------------------------------------
-async function follow() {
-  while (state.token) {
-    const ctrl = new AbortController(); state.stream = ctrl;
-    const headers = { Authorization: `Bearer ${state.token}` };
-    if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
-    try {
-      const r = await fetch("/v1/me/events", { headers, signal: ctrl.signal });
-      if (r.status === 401) { signOut("Your token was refused; sign in again."); return; }
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      setConn("Live", "live");
-      await readStream(r.body.getReader());
-    } catch (err) {
-      if (!state.token) return;
-    }
-    setConn("Reconnecting…", "reconnecting");
-    await new Promise((ok) => setTimeout(ok, 1000));
-    refreshAlert().catch(() => {});   // whatever happened while the stream was down
-  }
-}
-
-async function readStream(reader) {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const message = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
-      let id = null, data = null;
-      for (const line of message.split("\n")) {
-        if (line.startsWith("id: ")) id = line.slice(4);
-        else if (line.startsWith("data: ")) data = line.slice(6);
-      }
-      if (id) state.lastEventId = id;
-      if (data) onEvent(JSON.parse(data)).catch(showProblem);
-    }
-  }
+function follow() {
+  return followEvents("/v1/me/events", { state, setConn, signOut,
+    onEvent: (e) => onEvent(e).catch(showProblem),
+    onReconnect: () => refreshAlert().catch(() => {}) });   // what happened meanwhile
 }
 
 async function onEvent(e) {

@@ -1,6 +1,7 @@
 // The control-room dashboard: the open incidents, live from /v1/events, and the actions
 // the API offers. Plain modules, no build step; every request carries the bearer token.
 import { IncidentMap } from "./map.js";
+import { follow as followEvents } from "/shared/events.js";
 import { authConfig, finishSignIn, startSignIn } from "/shared/oidc.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -159,70 +160,32 @@ function render() {
 
 function buildRow(inc) {
   const tr = document.createElement("tr");
-  {
-    tr.dataset.id = inc.id; tr.tabIndex = 0;
-    tr.setAttribute("aria-label", `${inc.priority} ${inc.category} ${inc.summary || ""}`);
-    if (inc.status === "escalated") tr.classList.add("escalated");
-    if (inc.id === state.selected) tr.classList.add("selected");
-    cell(tr, inc.priority, `prio ${inc.priority}`);
-    cell(tr, inc.status + (inc.taken_by ? ` (taken by ${inc.taken_by})` : "")
-      + (inc.assigned_to ? ` (assigned to ${inc.assigned_to})` : ""));
-    cell(tr, inc.category);
-    cell(tr, inc.neighbourhood_id || "unplaced");
-    cell(tr, inc.summary || "", "summary");
-    cell(tr, String(inc.report_count));
-    cell(tr, ago(inc.first_seen_at)).dataset.since = inc.first_seen_at || "";
-    cell(tr, until(inc.next_step_at)).dataset.due = inc.next_step_at || "";
-    const actions = cell(tr, "", "actions");
-    if (inc.status === "escalated" && !inc.taken_by) button(actions, "Take", () => take(inc.id));
-    button(actions, "Assign", () => assign(inc.id));
-    button(actions, "Resolve", () => resolve(inc.id));
-    tr.addEventListener("click", () => open(inc.id));
-  }
+  tr.dataset.id = inc.id; tr.tabIndex = 0;
+  tr.setAttribute("aria-label", `${inc.priority} ${inc.category} ${inc.summary || ""}`);
+  if (inc.status === "escalated") tr.classList.add("escalated");
+  if (inc.id === state.selected) tr.classList.add("selected");
+  cell(tr, inc.priority, `prio ${inc.priority}`);
+  cell(tr, inc.status + (inc.taken_by ? ` (taken by ${inc.taken_by})` : "")
+    + (inc.assigned_to ? ` (assigned to ${inc.assigned_to})` : ""));
+  cell(tr, inc.category);
+  cell(tr, inc.neighbourhood_id || "unplaced");
+  cell(tr, inc.summary || "", "summary");
+  cell(tr, String(inc.report_count));
+  cell(tr, ago(inc.first_seen_at)).dataset.since = inc.first_seen_at || "";
+  cell(tr, until(inc.next_step_at)).dataset.due = inc.next_step_at || "";
+  const actions = cell(tr, "", "actions");
+  if (inc.status === "escalated" && !inc.taken_by) button(actions, "Take", () => take(inc.id));
+  button(actions, "Assign", () => assign(inc.id));
+  button(actions, "Resolve", () => resolve(inc.id));
+  tr.addEventListener("click", () => open(inc.id));
   return tr;
 }
 
 // -- live updates -----------------------------------------------------------------------
 function setConn(text, cls) { const c = $("#conn"); c.textContent = text; c.className = cls; }
 
-async function follow() {
-  while (state.token) {
-    const ctrl = new AbortController(); state.stream = ctrl;
-    const headers = { Authorization: `Bearer ${state.token}` };
-    if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
-    try {
-      const r = await fetch("/v1/events", { headers, signal: ctrl.signal });
-      if (r.status === 401) { signOut("Your token was refused; sign in again."); return; }
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      setConn("Live", "live");
-      await readStream(r.body.getReader());
-    } catch (err) {
-      if (!state.token) return;
-    }
-    setConn("Reconnecting…", "reconnecting");
-    await new Promise((ok) => setTimeout(ok, 1000));
-  }
-}
-
-async function readStream(reader) {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const message = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
-      let id = null, data = null;
-      for (const line of message.split("\n")) {
-        if (line.startsWith("id: ")) id = line.slice(4);
-        else if (line.startsWith("data: ")) data = line.slice(6);
-      }
-      if (id) state.lastEventId = id;
-      if (data) onEvent(JSON.parse(data));
-    }
-  }
+function follow() {
+  return followEvents("/v1/events", { state, onEvent, setConn, signOut });
 }
 
 function onEvent(event) {
