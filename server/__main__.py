@@ -8,7 +8,6 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from tqdm import tqdm
@@ -19,8 +18,8 @@ from .app import create_app, make_store
 from .auth import mint_token
 from .domain.errors import DomainError
 from .domain.model import Role
+from .http import serve
 from .http.neighbourhoods import summary_json
-from .http.observe import AccessLogger
 from .ports import SystemClock
 from .services.audit import AuditLog
 from .services.geofence import GeofenceService
@@ -69,13 +68,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def server_options(settings: Settings) -> dict[str, Any]:
-    """How the HTTP server treats connections: our access log, and a connection that sends
-    no complete request within the idle timeout is closed (slow or unfinished headers
-    otherwise hold a socket for aiohttp's 75 s default)."""
-    return {"access_log_class": AccessLogger, "keepalive_timeout": settings.idle_timeout_s}
-
-
 def _serve(settings: Settings) -> None:
     app = create_app(settings)
     url = f"http://{settings.host}:{settings.port}"
@@ -86,8 +78,7 @@ def _serve(settings: Settings) -> None:
               flush=True)
 
     app.on_startup.append(announce)
-    web.run_app(app, host=settings.host, port=settings.port, print=None,
-                **server_options(settings))
+    serve.run(app, settings)
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:

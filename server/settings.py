@@ -47,6 +47,9 @@ class Settings:
     log_format: str = "text"              # text or json (one object a line)
     # A connection that sends no complete request for this long is closed (slow headers).
     idle_timeout_s: float = 10.0
+    # Open connections beyond this are answered 503 and closed, so a flood of idle sockets
+    # cannot use up the process's file descriptors (0: worked out from RLIMIT_NOFILE).
+    max_connections: int = 0
     # A push record not updated for this long was left by a process that died: push again.
     push_stale_s: float = 20.0
     metrics_port: int | None = None       # also serve /metrics, unauthenticated, here
@@ -137,6 +140,7 @@ class Settings:
             log_format=_choice(env, "BLUELIGHT_LOG_FORMAT", ("text", "json")),
             idle_timeout_s=_float(env, "BLUELIGHT_IDLE_TIMEOUT_S", 10.0, 1.0, 600.0),
             push_stale_s=_float(env, "BLUELIGHT_PUSH_STALE_S", 20.0, 1.0, 600.0),
+            max_connections=_int(env, "BLUELIGHT_MAX_CONNECTIONS", 0, 0, 1_000_000),
             reply_templates_file=_file(env, "BLUELIGHT_REPLY_TEMPLATES"),
             map_tiles=_tiles(env.get("BLUELIGHT_MAP_TILES",
                                      "https://tile.openstreetmap.org/{z}/{x}/{y}.png")),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from server import keys
 from server.adapters.push_log import LogPush
+from tests import sse
 from tests.alerting_world import WHITEHALL, neighbourhood, post
 from tests.conftest import ALL_STORES, Api, ApiFactory
 
@@ -82,3 +83,36 @@ async def test_going_off_duty_ends_the_session_for_every_token_of_it(
     assert (await api.call("DELETE", "/v1/officers/nobody/session", role="admin")).status == 404
     assert (await api.call("DELETE", "/v1/officers/pc2/session", role="officer",
                            sub="pc2")).status == 403
+
+
+async def test_a_push_token_moves_to_another_officer_only_once_its_session_has_ended(
+        make_api: ApiFactory) -> None:
+    """Issue 14 item 11: nobody can silence a colleague's phone by registering its token;
+    a shared phone changes hands at sign-out, and its old owner is told."""
+    api = await make_api()
+    for sub in ("pc1", "pc2"):
+        await api.put(f"/v1/officers/{sub}", {"name": sub, "callsign": sub.upper()},
+                      role="admin")
+        await api.put("/v1/me/duty", {"on_duty": True}, role="officer", sub=sub)
+    shared = "fcm:shared-phone:" + "S" * 30
+    assert (await api.put(f"/v1/me/devices/{shared}", {"platform": "android"},
+                          role="officer", sub="pc1")).status == 201
+
+    taken = await api.call("PUT", f"/v1/me/devices/{shared}", json_body={"platform": "android"},
+                           role="officer", sub="pc2")
+
+    assert taken.status == 409 and taken.body["code"] == "device_in_use"
+    assert (await api.get("/v1/me", role="officer", sub="pc1")).body["device_count"] == 1
+    assert (await api.get("/v1/me", role="officer", sub="pc2")).body["device_count"] == 0
+
+    # pc1 signs out at the end of the shift; pc2 picks the phone up.
+    await api.put("/v1/me/duty", {"on_duty": False}, role="officer", sub="pc1")
+    moved = await api.call("PUT", f"/v1/me/devices/{shared}", json_body={"platform": "android"},
+                           role="officer", sub="pc2")
+
+    assert moved.status == 201
+    assert (await api.get("/v1/me", role="officer", sub="pc2")).body["device_count"] == 1
+    told = await sse.read_events(api, "/v1/me/events?after=0", "officer", "pc1", 1)
+    assert told[0]["event"] == "device_moved"
+    assert told[0]["data"]["data"] == {"officer_id": "pc1", "to": "pc2",  # type: ignore[index]
+                                       "platform": "android"}

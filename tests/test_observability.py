@@ -147,7 +147,7 @@ async def test_the_grafana_dashboard_only_asks_for_metrics_that_exist(
 
 async def test_a_connection_with_unfinished_headers_is_closed_after_the_idle_timeout(
         settings: Settings) -> None:
-    from server.__main__ import server_options
+    from server.http.serve import server_options
 
     server = TestServer(create_app(replace(settings, idle_timeout_s=1.0)))
     await server.start_server(**server_options(replace(settings, idle_timeout_s=1.0)))

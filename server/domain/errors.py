@@ -67,6 +67,16 @@ class Conflict(DomainError):
         self.code = code
 
 
+class DeviceInUse(Conflict):
+    """A push token held by another officer's current duty session: taking it would silence
+    their phone, so it moves only once that session ends (sign-out, or an admin ends it)."""
+
+    def __init__(self) -> None:
+        super().__init__("this push token belongs to another officer's current duty session; "
+                         "it moves once they sign out on that phone or an admin ends their "
+                         "session", code="device_in_use")
+
+
 def field_errors(*pairs: tuple[str, str]) -> list[FieldError]:
     """Build a list of FieldError from (field, message) pairs."""
     return [FieldError(f, m) for f, m in pairs]

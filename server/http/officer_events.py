@@ -22,7 +22,8 @@ from .io import json_default
 from .routing import OFFICER, Route
 
 # Fields of an event's data an officer may see (recipient lists name other officers).
-SHOWN = ("status", "priority", "wave", "deadline", "officer_id", "outcome", "reason")
+SHOWN = ("status", "priority", "wave", "deadline", "officer_id", "outcome", "reason", "to",
+         "platform")
 
 
 class OfficerView:
@@ -50,7 +51,10 @@ class OfficerView:
 
     async def shown(self, e: Event) -> dict[str, Any] | None:
         """The event as this officer sees it, or None if it does not concern them."""
-        if e.alert_id is not None:
+        if e.kind == "device_moved":     # one of my push tokens now alerts someone else
+            if e.data.get("officer_id") != self._me:
+                return None
+        elif e.alert_id is not None:
             if not await self._alert_mine(e.alert_id):
                 return None
         elif e.incident_id is None or not await self._incident_mine(e.incident_id):

@@ -88,11 +88,17 @@ class OfficerService:
 
     async def register_device(self, oid: str, token: str, platform: Platform,
                               now: datetime) -> tuple[Device, str | None]:
-        """Register a push token to this officer, moving it from any other."""
+        """Register a push token to this officer, moving it from an officer whose session
+        that token no longer belongs to (DeviceInUse otherwise). The old owner is told by a
+        `device_moved` event on their stream; the move is on the audit log too."""
         await self.get(oid)
         device = Device(token=token, officer_id=oid, platform=platform, registered_at=now)
         previous = await self._store.put_device(device)
-        return device, (previous if previous != oid else None)
+        if previous is None or previous == oid:
+            return device, None
+        await self._store.add_events([Event("device_moved", now, actor=oid, data={
+            "officer_id": previous, "to": oid, "platform": platform.value})])
+        return device, previous
 
     async def remove_device(self, oid: str, token: str) -> None:
         """Unregister a token; NotFound if this officer does not have it."""

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
+from ...domain.errors import Busy, DeviceInUse
 from ...domain.model import (
     Device,
     LocationFix,
@@ -169,16 +171,33 @@ class RegistryCollections(MongoBase):
         return await self.get_officer(oid), bool(result.modified_count)
 
     async def put_device(self, device: Device) -> str | None:
-        """Register a token (moving it from whoever had it); the previous owner."""
+        """Register a token (moving it from whoever had it, but never out of another
+        officer's current duty session); the previous owner."""
         owner = await self.col("officers").find_one({"_id": device.officer_id},
                                                     {"session_id": 1})
-        before = await self.col("devices").find_one_and_update(
-            {"_id": device.token},
-            {"$set": {"officer_id": device.officer_id, "platform": device.platform.value,
-                      "registered_at": device.registered_at.timestamp(),
-                      "session_id": (owner or {}).get("session_id")}},
-            upsert=True, return_document=ReturnDocument.BEFORE)
-        return None if before is None else str(before["officer_id"])
+        held = await self.col("devices").find_one({"_id": device.token})
+        if held is not None and held["officer_id"] != device.officer_id:
+            holder = await self.col("officers").find_one({"_id": held["officer_id"]},
+                                                         {"session_id": 1})
+            if held.get("session_id") and held.get("session_id") == (holder or {}).get(
+                    "session_id"):
+                raise DeviceInUse()
+        # Write only over the record just checked: a concurrent move makes this one retry.
+        match = ({"_id": device.token} if held is None else
+                 {"_id": device.token, "officer_id": held["officer_id"],
+                  "session_id": held.get("session_id")})
+        try:
+            before = await self.col("devices").find_one_and_update(
+                match,
+                {"$set": {"officer_id": device.officer_id, "platform": device.platform.value,
+                          "registered_at": device.registered_at.timestamp(),
+                          "session_id": (owner or {}).get("session_id")}},
+                upsert=held is None, return_document=ReturnDocument.BEFORE)
+        except DuplicateKeyError as exc:
+            raise Busy("the device was registered at the same moment; retry") from exc
+        if held is not None and before is None:
+            raise Busy("the device was registered at the same moment; retry")
+        return None if held is None else str(held["officer_id"])
 
     async def delete_device(self, oid: str, token: str) -> bool:
         """Remove an officer's token."""

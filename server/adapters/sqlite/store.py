@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ...domain.errors import DeviceInUse
 from ...domain.model import (
     Device,
     LocationFix,
@@ -200,10 +201,15 @@ class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, Sqlit
         return await self._unit(work)
 
     async def put_device(self, device: Device) -> str | None:
-        """Register a token; a token belongs to one officer, so registering moves it."""
+        """Register a token; a token belongs to one officer, so registering moves it, but
+        never out of another officer's current duty session (Conflict device_in_use)."""
         def work(db: sqlite3.Connection) -> str | None:
-            row = db.execute("SELECT officer_id FROM devices WHERE token = ?",
-                             (device.token,)).fetchone()
+            row = db.execute(
+                "SELECT d.officer_id, d.session_id IS NOT NULL AND d.session_id = o.session_id"
+                " FROM devices d LEFT JOIN officers o ON o.id = d.officer_id WHERE d.token = ?",
+                (device.token,)).fetchone()
+            if row is not None and row[0] != device.officer_id and row[1]:
+                raise DeviceInUse()
             db.execute(
                 "INSERT INTO devices (token, officer_id, platform, registered_at, session_id)"
                 " VALUES (?, ?, ?, ?, (SELECT session_id FROM officers WHERE id = ?))"
