@@ -15,7 +15,7 @@ from tqdm import tqdm
 from . import logs
 from .adapters.sqlite.owner import StoreInUse
 from .app import create_app, make_store
-from .auth import mint_token
+from .auth import mint_token, token_id
 from .domain.errors import DomainError
 from .domain.model import Role
 from .http import serve
@@ -164,8 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify-audit":
             return asyncio.run(_verify_audit(settings, args.anchor))
         if args.command == "token":
-            print(mint_token(settings.resolve_jwt_secret(), sub=args.sub, role=Role(args.role),
-                             now=SystemClock().now(), ttl_s=args.ttl, sources=args.sources))
+            minted = mint_token(settings.resolve_jwt_secret(), sub=args.sub,
+                                role=Role(args.role), now=SystemClock().now(), ttl_s=args.ttl,
+                                sources=args.sources)
+            print(minted)
+            print(f"jti {token_id(minted)} (an admin revokes it with DELETE /v1/tokens/JTI)",
+                  file=sys.stderr)
             return 0
         return asyncio.run(_import(settings, args))
     except (SettingsError, StoreInUse) as exc:

@@ -57,6 +57,7 @@ from .rules import load_policy, load_receipt, load_reply_templates, load_triager
 from .security.apikeys import ApiKeys
 from .security.oidc import OidcVerifier
 from .security.ratelimit import RateLimiter, parse_rates
+from .security.revocations import Revocations
 from .security.signatures import SeenSignatures
 from .services.audit import AuditLog
 from .services.escalation import Escalation
@@ -208,6 +209,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     app[keys.PUSH] = push or make_push(settings)
     app[keys.VERIFIER] = make_verifier(settings)
     app[keys.API_KEYS] = ApiKeys(store, settings.resolve_jwt_secret())
+    app[keys.REVOCATIONS] = Revocations(store)
     app[keys.AUDIT] = AuditLog(store, clock)
     app[keys.RATE_LIMITER] = RateLimiter()
     app[keys.AUTH_FAILURES] = parse_rates(settings.rate_limits).get("auth_failures",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -49,7 +50,14 @@ def mint_token(secret: str, *, sub: str, role: Role, now: datetime, ttl_s: int,
         claims["sources"] = sorted({normalise_source(s) for s in sources})
     if session:
         claims["sid"] = session
+    claims["jti"] = secrets.token_urlsafe(12)   # so it can be revoked before it expires
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def token_id(token: str) -> str | None:
+    """The `jti` of a token, read without checking it (to print beside a minted token)."""
+    found = jwt.decode(token, options={"verify_signature": False}).get("jti")
+    return found if isinstance(found, str) else None
 
 
 class Verifier(Protocol):
@@ -103,5 +111,7 @@ class TokenVerifier:
         sid = claims.get("sid")
         if sid is not None and not (isinstance(sid, str) and sid):
             raise Unauthorized("the token's sid must be a non-empty string")
+        jti = claims.get("jti")
         return Principal(sub=sub, role=role,
-                         sources=None if bound is None else frozenset(bound), session=sid)
+                         sources=None if bound is None else frozenset(bound), session=sid,
+                         token_id=jti if isinstance(jti, str) and jti else None)

@@ -11,6 +11,7 @@ from .metrics import Metrics
 from .ports import Clock, Push, Store
 from .security.apikeys import ApiKeys
 from .security.ratelimit import Rate, RateLimiter
+from .security.revocations import Revocations
 from .security.signatures import SeenSignatures
 from .services.audit import AuditLog
 from .services.escalation import Escalation
@@ -41,6 +42,7 @@ SCHEDULER = web.AppKey("scheduler", StepScheduler)
 ESCALATION = web.AppKey("escalation", Escalation)
 REPORTS = web.AppKey("reports", ReportService)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
+REVOCATIONS = web.AppKey("revocations", Revocations)
 AUDIT = web.AppKey("audit", AuditLog)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 AUTH_FAILURES = web.AppKey("auth_failures", Rate)

@@ -106,6 +106,14 @@ class SecurityStore(Protocol):
         """Audit entries in order."""
         ...
 
+    async def revoke_token(self, token_id: str, by: str, now: datetime) -> bool:
+        """Record that a bearer token (its `jti`) is revoked; False if it already was."""
+        ...
+
+    async def token_revoked(self, token_id: str) -> bool:
+        """True once `token_id` has been revoked."""
+        ...
+
     async def purge_content(self, received_before: datetime, limit: int = 1000) -> int:
         """Remove report text and authors (and incident summaries) older than the cutoff."""
         ...

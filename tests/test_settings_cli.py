@@ -52,10 +52,13 @@ async def test_cli_token_is_accepted_by_the_server_verifier(
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("BLUELIGHT_DATA_DIR", str(tmp_path))
     assert main(["token", "--role", "control_room", "--sub", "op-7", "--ttl", "60"]) == 0
-    token = capsys.readouterr().out.strip()
+    printed = capsys.readouterr()
+    token = printed.out.strip()
     secret = Settings.from_env().resolve_jwt_secret()
     principal = await TokenVerifier(secret).verify(token)
     assert principal.sub == "op-7" and principal.role is Role.CONTROL_ROOM
+    # The jti is printed beside it, so the token can be revoked later.
+    assert principal.token_id and f"jti {principal.token_id} " in printed.err
 
 
 def test_cli_reports_bad_settings(monkeypatch: pytest.MonkeyPatch,

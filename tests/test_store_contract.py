@@ -182,3 +182,14 @@ async def test_replies_are_kept_per_incident_in_order(store: Store) -> None:
     got = await store.list_replies("i1")
     assert [r.id for r in got] == ["r1", "r2"]
     assert got[0].status is ReplyStatus.SENT and got[0].remote_id == "at://x/1"
+
+
+async def test_a_revoked_token_id_stays_revoked(store: Store) -> None:
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    assert not await store.token_revoked("jti-aaaaaaaa")
+
+    assert await store.revoke_token("jti-aaaaaaaa", "admin-1", now) is True
+    assert await store.revoke_token("jti-aaaaaaaa", "admin-2", now) is False  # idempotent
+
+    assert await store.token_revoked("jti-aaaaaaaa")
+    assert not await store.token_revoked("jti-bbbbbbbb")

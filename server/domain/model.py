@@ -46,6 +46,8 @@ class Principal:
     sources: frozenset[str] | None = None
     # The duty session a token was issued for; the token is refused once it has ended.
     session: str | None = None
+    # The token's `jti`, by which an admin can revoke it before it expires.
+    token_id: str | None = None
 
     def may_write(self, source: str) -> bool:
         """True if this caller may store or delete posts of `source` (normalised)."""

@@ -50,6 +50,14 @@ async def revoke_key(request: web.Request) -> web.Response:
     return json_response(key_json(record))
 
 
+async def revoke_token(request: web.Request) -> web.Response:
+    """Revoke a bearer token by its jti: refused on every instance within seconds."""
+    await request.app[keys.REVOCATIONS].revoke(request.match_info["jti"],
+                                                principal_of(request).sub,
+                                                request.app[keys.CLOCK].now())
+    return web.Response(status=204)
+
+
 async def list_audit(request: web.Request) -> web.Response:
     """Audit entries in order, paged by seq."""
     after = query_int(request, "after", 0, 0, 2**62)
@@ -63,5 +71,6 @@ ROUTES = [
     Route("POST", "/v1/api-keys", create_key, ADMIN),
     Route("GET", "/v1/api-keys", list_keys, ADMIN),
     Route("DELETE", "/v1/api-keys/{id}", revoke_key, ADMIN),
+    Route("DELETE", "/v1/tokens/{jti}", revoke_token, ADMIN),
     Route("GET", "/v1/audit", list_audit, ADMIN),
 ]

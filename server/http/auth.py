@@ -96,6 +96,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if principal.role not in roles:
         allowed = ", ".join(sorted(r.value for r in roles))
         raise Forbidden(f"role {principal.role.value!r} may not call this route ({allowed} may)")
+    if principal.token_id is not None and await request.app[keys.REVOCATIONS].revoked(
+            principal.token_id):
+        raise Unauthorized("the token has been revoked")
     if principal.session is not None:
         # A token issued for a duty session dies with it (a lost phone stops working when
         # its officer goes off duty or signs out elsewhere, or an admin ends the session).

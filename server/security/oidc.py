@@ -87,7 +87,9 @@ class OidcVerifier:
             raise Unauthorized("the token has expired") from None
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"the token is invalid: {exc}") from None
-        return Principal(sub=str(claims["sub"]), role=self._role(claims))
+        jti = claims.get("jti")
+        return Principal(sub=str(claims["sub"]), role=self._role(claims),
+                         token_id=jti if isinstance(jti, str) and jti else None)
 
     def _role(self, claims: dict[str, Any]) -> Role:
         raw = claims.get(self._role_claim)

@@ -50,6 +50,19 @@ class SecurityCollections(MongoBase):
                 continue
         raise RuntimeError("could not append to the audit log: too much contention")
 
+    async def revoke_token(self, token_id: str, by: str, now: datetime) -> bool:
+        """Record a revoked token id; False if it already was."""
+        try:
+            await self.col("revoked_tokens").insert_one(
+                {"_id": token_id, "revoked_at": now.timestamp(), "revoked_by": by})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def token_revoked(self, token_id: str) -> bool:
+        """True once the token id has been revoked."""
+        return await self.col("revoked_tokens").find_one({"_id": token_id}, {"_id": 1}) is not None
+
     async def list_audit(self, after_seq: int = 0, limit: int = 500) -> list[AuditEntry]:
         """Audit entries in order."""
         docs = await self.col("audit").find({"_id": {"$gt": after_seq}}).sort("_id", 1).limit(

@@ -185,3 +185,14 @@ MIGRATIONS.append(
         (SELECT o.session_id FROM officers o WHERE o.id = devices.officer_id);
     """,
 )
+
+MIGRATIONS.append(
+    # 10: bearer tokens revoked by their jti before they expire.
+    """
+    CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        revoked_at REAL NOT NULL,
+        revoked_by TEXT NOT NULL
+    );
+    """,
+)

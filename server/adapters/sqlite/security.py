@@ -54,6 +54,17 @@ class SecurityTables(SqliteBase):
             return sealed
         return await self._unit(work)
 
+    async def revoke_token(self, token_id: str, by: str, now: datetime) -> bool:
+        """Record a revoked token id; False if it already was."""
+        return await self._unit(lambda db: db.execute(
+            "INSERT INTO revoked_tokens (jti, revoked_at, revoked_by) VALUES (?, ?, ?)"
+            " ON CONFLICT (jti) DO NOTHING", (token_id, now.timestamp(), by)).rowcount > 0)
+
+    async def token_revoked(self, token_id: str) -> bool:
+        """True once the token id has been revoked."""
+        return await self._fetchone("SELECT 1 FROM revoked_tokens WHERE jti = ?",
+                                    (token_id,)) is not None
+
     async def list_audit(self, after_seq: int = 0, limit: int = 500) -> list[AuditEntry]:
         """Audit entries in order."""
         rows = await self._fetchall("SELECT doc FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
