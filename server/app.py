@@ -124,7 +124,8 @@ def make_push(settings: Settings) -> Push:
 
         return FcmPush(project_id=settings.fcm_project_id or "",
                        credentials_file=settings.fcm_credentials,
-                       access_token=settings.fcm_access_token, endpoint=settings.fcm_endpoint)
+                       access_token=settings.fcm_access_token, endpoint=settings.fcm_endpoint,
+                       web_link=settings.fcm_web.app_url if settings.fcm_web else None)
     return LogPush()
 
 

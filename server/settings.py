@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from . import web_push
+
 ROLES = ("admin", "control_room", "officer", "ingest")
 # Requests a second / burst, per principal. An ingest connector in a surge sends thousands of
 # reports a minute; a stolen officer token must not be able to hammer the API.
@@ -38,6 +40,7 @@ class Settings:
     fcm_credentials: str | None = None
     fcm_endpoint: str | None = None
     fcm_access_token: str | None = None
+    fcm_web: web_push.WebPushConfig | None = None   # the officer app's web push (optional)
     policy_file: Path | None = None
     triage_rules_file: Path | None = None
     sources_file: Path | None = None      # built-in sources (absent: none)
@@ -111,6 +114,7 @@ class Settings:
                 raise SettingsError(f"BLUELIGHT_FCM_CREDENTIALS: no file {fcm['credentials']!r}")
             if fcm["endpoint"] and not fcm["endpoint"].startswith(("http://", "https://")):
                 raise SettingsError("BLUELIGHT_FCM_ENDPOINT must be an http(s) URL")
+        fcm_web = _fcm_web(env, push, fcm["project_id"])
         auth = _auth(env)
         try:
             from .security.ratelimit import parse_rates
@@ -133,6 +137,7 @@ class Settings:
             retention_check_s=_float(env, "BLUELIGHT_RETENTION_CHECK_S", 3600.0, 1.0, 86400.0),
             push=push, fcm_project_id=fcm["project_id"], fcm_credentials=fcm["credentials"],
             fcm_endpoint=fcm["endpoint"], fcm_access_token=fcm["access_token"],
+            fcm_web=fcm_web,
             policy_file=_file(env, "BLUELIGHT_POLICY_FILE"),
             triage_rules_file=_file(env, "BLUELIGHT_TRIAGE_RULES"),
             triage_model_dir=_model_dir(env, "BLUELIGHT_TRIAGE_MODEL"),
@@ -230,6 +235,23 @@ def _sign_in(env: Mapping[str, str]) -> dict[str, str | None]:
         if not str(found[k]).startswith(("https://", "http://")):
             raise SettingsError(f"BLUELIGHT_OIDC_{k.upper()} must be an http(s) URL")
     return {f"oidc_{k}": v for k, v in found.items()}
+
+
+def _fcm_web(env: Mapping[str, str], push: str,
+             project_id: str | None) -> web_push.WebPushConfig | None:
+    """The officer app's Firebase web app. Its tokens are pushed by this server's FCM
+    project, so web push needs BLUELIGHT_PUSH=fcm and the same project."""
+    raw = env.get("BLUELIGHT_FCM_WEB_CONFIG")
+    if not raw:
+        return None
+    try:
+        config = web_push.load(Path(raw))
+    except ValueError as exc:
+        raise SettingsError(f"BLUELIGHT_FCM_WEB_CONFIG: {exc}") from None
+    if push != "fcm" or config.project_id != project_id:
+        raise SettingsError("BLUELIGHT_FCM_WEB_CONFIG needs BLUELIGHT_PUSH=fcm and its "
+                            "projectId equal to BLUELIGHT_FCM_PROJECT_ID")
+    return config
 
 
 def _tiles(raw: str) -> str:

@@ -6,14 +6,15 @@ are replaced by tests/fake_fcm.py, which answers the way FCM does.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from server import keys
+from server import keys, web_push
 from server.adapters.push_fcm import FcmPush
-from server.settings import Settings
+from server.settings import Settings, SettingsError
 from tests.alerting_world import (
     WHITEHALL,
     neighbourhood,
@@ -177,3 +178,89 @@ async def test_a_hanging_device_costs_its_timeout_and_delays_nobody(
     await eventually(both_recorded, within=5)
     first_pc1, first_pc2 = fake.to(token_of("pc1"))[0], fake.to(token_of("pc2"))[0]
     assert abs(first_pc2.at - first_pc1.at) < 0.5   # pc2's push went out at once
+
+
+WEB_APP = "https://bluelight.example.org/app/"
+VAPID = "B" + "A" * 86   # 65 bytes, base64url, starting 0x04: the shape of a public key
+WEB_TOKEN = "dIr3-web:APA91b" + "w" * 60   # what the Firebase JS SDK's getToken() returns
+
+
+def web_config(**overrides: object) -> dict[str, object]:
+    return {"apiKey": "AIza-test", "projectId": PROJECT, "messagingSenderId": "1234",
+            "appId": "1:1234:web:abcd", "vapidKey": VAPID, "appUrl": WEB_APP, **overrides}
+
+
+async def web_officer_alerted(api: Api, *others: str) -> tuple[str, str]:
+    """pc1's browser is registered for web push; a P1 alerts it (and `others` on duty
+    beside it). (incident id, web token)"""
+    await neighbourhood(api)
+    for oid in ("pc1", *others):
+        await officer_on_duty(api, oid, 51.5050, -0.1265)
+    r = await api.put(f"/v1/me/devices/{WEB_TOKEN}", {"platform": "web"}, role="officer",
+                      sub="pc1")
+    assert r.status == 201, r.body
+    r = await api.post("/v1/reports", post("he has a knife", "web", lat=WHITEHALL[0],
+                                           lon=WHITEHALL[1]), role="ingest")
+    return str(r.body["incident_id"]), WEB_TOKEN
+
+
+def fcm_web_settings(settings: Settings, url: str, tmp_path: Path, **config: object) -> Settings:
+    waves = [{"radius_m": 1000, "officers": 2, "ack_timeout_s": 90}]
+    return replace(settings, push="fcm", fcm_project_id=PROJECT, fcm_endpoint=url,
+                   fcm_access_token="t", fcm_web=web_push.parse(web_config(**config)),
+                   policy_file=policy_file(tmp_path, waves))
+
+
+async def test_a_web_token_gets_a_notification_that_opens_the_app_within_the_window(
+        make_api: ApiFactory, settings: Settings, fcm: tuple[FakeFcm, str],
+        tmp_path: Path) -> None:
+    fake, url = fcm
+    api = await make_api(settings=fcm_web_settings(settings, url, tmp_path))
+    iid, web = await web_officer_alerted(api)
+    assert [d["status"] for d in await deliveries(api, iid)] == ["sent", "sent"]  # web, android
+    [got] = fake.to(web)
+    message = got.message
+    assert message["notification"]["title"].startswith("P1 ")
+    webpush = message["webpush"]
+    assert webpush["headers"]["Urgency"] == "high"
+    assert 80 <= int(webpush["headers"]["TTL"]) <= 90      # the ack window, no longer
+    assert webpush["notification"] == {"tag": message["data"]["alert_id"],
+                                       "requireInteraction": True, "renotify": True}
+    assert webpush["fcm_options"] == {"link": WEB_APP}
+
+
+async def test_a_web_token_is_told_quietly_when_another_officer_takes_the_alert(
+        make_api: ApiFactory, settings: Settings, fcm: tuple[FakeFcm, str],
+        tmp_path: Path) -> None:
+    fake, url = fcm
+    api = await make_api(settings=fcm_web_settings(settings, url, tmp_path, appUrl=None))
+    await web_officer_alerted(api, "pc2")
+    await api.app[keys.TASKS].idle()
+    [alert] = (await api.get("/v1/me/alerts", role="officer", sub="pc2")).body["items"]
+    r = await api.post(f"/v1/alerts/{alert['id']}/ack", role="officer", sub="pc2")
+    assert r.status == 200, r.body
+    await api.app[keys.TASKS].idle()
+    first, update = (m.message for m in fake.to(WEB_TOKEN))
+    assert first["data"]["type"] == "alert" and "fcm_options" not in first["webpush"]
+    assert update["data"] == {"type": "alert_taken", "alert_id": alert["id"],
+                              "incident_id": alert["incident_id"], "taken_by": "pc2"}
+    # Data only: the app's service worker shows it in the alert's place, quietly.
+    assert "notification" not in update and "notification" not in update["webpush"]
+
+
+async def test_web_push_settings_are_checked_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "web.json"
+    env = {"BLUELIGHT_PUSH": "fcm", "BLUELIGHT_FCM_PROJECT_ID": PROJECT,
+           "BLUELIGHT_FCM_ACCESS_TOKEN": "t", "BLUELIGHT_FCM_WEB_CONFIG": str(path)}
+    path.write_text(json.dumps(web_config()))
+    assert Settings.from_env(env).fcm_web == web_push.parse(web_config())
+    for bad, says in ((web_config(vapidKey="not-a-key"), "vapidKey"),
+                      (web_config(appId=""), "appId"),
+                      (web_config(appUrl="http://plain.example/app/"), "appUrl"),
+                      (web_config(projectId="another"), "projectId")):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(SettingsError, match=says):
+            Settings.from_env(env)
+    path.write_text(json.dumps(web_config()))
+    with pytest.raises(SettingsError, match="BLUELIGHT_PUSH=fcm"):
+        Settings.from_env({**env, "BLUELIGHT_PUSH": "log"})

@@ -46,8 +46,22 @@ def classify(exc: exceptions.FirebaseError) -> PushOutcome:
     return PushOutcome("failed", error_code=code)
 
 
-def to_fcm(m: PushMessage) -> messaging.Message:
-    """Android high priority, APNs priority 10 and time-sensitive for alerts; TTL on all."""
+def _webpush(m: PushMessage, ttl: int, link: str | None) -> messaging.WebpushConfig:
+    """The officer app's browsers: an alert is a notification that stays until answered,
+    tagged by alert so a repeat replaces it; the click opens the app. A silent update carries
+    data only: the app's service worker shows it quietly in the alert's place."""
+    notification = None
+    if m.title is not None:
+        notification = messaging.WebpushNotification(
+            tag=m.data.get("alert_id"), require_interaction=True, renotify=True)
+    return messaging.WebpushConfig(
+        headers={"Urgency": "high", "TTL": str(ttl)}, notification=notification,
+        fcm_options=messaging.WebpushFCMOptions(link=link) if link else None)
+
+
+def to_fcm(m: PushMessage, web_link: str | None = None) -> messaging.Message:
+    """Android high priority, APNs priority 10 and time-sensitive for alerts, web push
+    urgency high; TTL on all. FCM applies the section of the token's platform."""
     ttl = max(1, m.ttl_s)
     if m.title is not None:
         apns = messaging.APNSConfig(
@@ -66,16 +80,18 @@ def to_fcm(m: PushMessage) -> messaging.Message:
     return messaging.Message(
         fid=m.token, data=m.data, notification=notification, apns=apns,
         android=messaging.AndroidConfig(priority="high", ttl=timedelta(seconds=ttl)),
-        webpush=messaging.WebpushConfig(headers={"Urgency": "high", "TTL": str(ttl)}))
+        webpush=_webpush(m, ttl, web_link))
 
 
 class FcmPush:
-    """Push port on FCM. `endpoint` replaces https://fcm.googleapis.com (staging, tests)."""
+    """Push port on FCM. `endpoint` replaces https://fcm.googleapis.com (staging, tests);
+    `web_link` is the officer app's https address, opened by a click on a web notification."""
 
     def __init__(self, *, project_id: str, credentials_file: str | None = None,
                  access_token: str | None = None, endpoint: str | None = None,
-                 send_timeout_s: float = SEND_TIMEOUT_S) -> None:
+                 send_timeout_s: float = SEND_TIMEOUT_S, web_link: str | None = None) -> None:
         self._timeout = send_timeout_s
+        self._web_link = web_link
         cred: Any
         if access_token:  # a fixed OAuth bearer token: staging and tests only
             cred = StaticTokenCredentials(token=access_token)  # type: ignore[no-untyped-call]
@@ -101,7 +117,8 @@ class FcmPush:
     async def _one(self, message: PushMessage) -> PushOutcome:
         try:
             async with asyncio.timeout(min(self._timeout, max(1.0, message.ttl_s))):
-                result = await messaging.send_each_async([to_fcm(message)], app=self._app)
+                result = await messaging.send_each_async([to_fcm(message, self._web_link)],
+                                                         app=self._app)
         except TimeoutError:
             return PushOutcome("retry", error_code="timeout")
         except exceptions.FirebaseError as exc:

@@ -2,6 +2,7 @@
 // /v1/me/events. Plain modules, no build step; every request carries the bearer token.
 import { follow as followEvents } from "/shared/events.js";
 import { authConfig, finishSignIn, startSignIn } from "/shared/oidc.js";
+import { askPermission, loadPushConfig, startPush, stopPush } from "./push.js";
 
 const $ = (sel) => document.querySelector(sel);
 const FIX_EVERY_MS = 15000;   // send a fix at most this often...
@@ -84,7 +85,7 @@ async function signIn(token) {
   $("#who").textContent = `${state.me.callsign} · ${state.me.name}`;
   state.templates = (await api("GET", "/v1/reply-templates").catch(() => ({ templates: {} }))).templates;
   renderDuty();
-  if (state.me.on_duty) startLocation();
+  if (state.me.on_duty) { startLocation(); pushOn(null); }
   await refreshAlert();
   follow();
 }
@@ -103,6 +104,8 @@ function renderDuty() {
 }
 
 async function setDuty(onDuty) {
+  const permission = onDuty ? askPermission() : null;   // still inside the officer's tap
+  if (!onDuty) await stopPush(api);   // while this session's token is still accepted
   state.me = await api("PUT", "/v1/me/duty", { on_duty: onDuty });
   if (onDuty) {
     // Work on a token bound to this duty session: it dies with the session, so a phone
@@ -113,7 +116,14 @@ async function setDuty(onDuty) {
     state.token = localStorage.getItem("bluelight.app.token");
   }
   renderDuty();
-  if (onDuty) startLocation(); else stopLocation();
+  if (onDuty) { startLocation(); pushOn(permission); } else { stopLocation(); setPushNote(""); }
+}
+
+function setPushNote(text) { $("#push-state").textContent = text; }
+
+function pushOn(permission) {
+  // Not awaited: a permission prompt the officer has not answered must not hold up duty.
+  startPush(api, permission, () => Boolean(state.me && state.me.on_duty)).then(setPushNote);
 }
 
 async function setStatus(status) {
@@ -305,7 +315,7 @@ $("#dismiss").addEventListener("click", act(async () => { state.alert = null; st
 
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
 async function start() {
-  const cfg = await authConfig();
+  const [cfg] = await Promise.all([authConfig(), loadPushConfig()]);
   if (cfg.mode === "oidc") {
     $("#oidc-box").hidden = false;
     $("#oidc-signin").addEventListener("click", () => startSignIn(cfg));
