@@ -279,6 +279,10 @@ function follow() {
 }
 
 async function onEvent(e) {
+  if (e.kind === "device_moved") {   // a phone this officer signed out of was picked up
+    $("#push-state").textContent = `A phone you signed out of now alerts ${e.data.to}.`;
+    return;
+  }
   const mine = state.alert && (e.alert_id === state.alert.id || e.incident_id === state.alert.incident_id);
   if (e.kind === "alert_sent" || e.kind === "assigned") { if (!state.fate || !mine) await refreshAlert(); return; }
   if (!mine) return;
