@@ -84,13 +84,16 @@ async def test_unregistered_token_is_removed(fcm_api: Api, fcm: tuple[FakeFcm, s
     assert me["devices"] == []
 
 
-async def test_503_then_success(fcm_api: Api, fcm: tuple[FakeFcm, str]) -> None:
+async def test_503_is_one_attempt_and_our_backoff_sends_it_again(
+        fcm_api: Api, fcm: tuple[FakeFcm, str]) -> None:
     fake, _ = fcm
     fake.scripts[token_of("pc1")] = ["503", "ok"]
     iid = await alert_one(fcm_api)
     [d] = await deliveries(fcm_api, iid)
     assert d["status"] == "sent"
-    assert len(fake.to(token_of("pc1"))) == 2  # the SDK retried the 503 itself
+    # Two requests, two recorded attempts: the SDK did not retry behind our back (it
+    # would have sent it again itself, and the record would show one attempt).
+    assert len(fake.to(token_of("pc1"))) == 2 and d["attempts"] == 2
 
 
 async def test_429_is_retried_after_retry_after(fcm_api: Api, fcm: tuple[FakeFcm, str]) -> None:

@@ -11,7 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import firebase_admin
-from firebase_admin import credentials, exceptions, messaging
+from firebase_admin import _http_client, credentials, exceptions, messaging
+from firebase_admin._retry import HttpxRetry
 from google.oauth2.credentials import Credentials as StaticTokenCredentials
 
 from ..ports import PushMessage, PushOutcome
@@ -100,8 +101,16 @@ class FcmPush:
         else:
             raise ValueError("FCM needs a service-account file or an access token")
         self._app = firebase_admin.initialize_app(
-            cred, {"projectId": project_id}, name=f"bluelight-{next(_names)}")
+            cred, {"projectId": project_id, "httpTimeout": send_timeout_s},
+            name=f"bluelight-{next(_names)}")
         self._service = messaging._get_messaging_service(self._app)
+        # The SDK's async client retries a 500 or 503 up to four times by itself, with its
+        # own backoff, hidden from the delivery record and blind to the ack window. Each
+        # send is one attempt here: the notifier's backoff decides, per device.
+        # tests/test_push_fcm.py checks that a 503 is sent once.
+        self._service._async_client = _http_client.HttpxAsyncClient(
+            credential=self._service._credential, timeout=int(max(1, send_timeout_s)),
+            retry_config=HttpxRetry(max_retries=0))
         if endpoint:
             # The SDK has no endpoint setting: it keeps the URL in a private attribute.
             # tests/test_push_fcm.py fails loudly if an SDK upgrade moves it.
