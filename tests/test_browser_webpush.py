@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
-from server import web_push
+from server import keys, web_push
 from server.settings import Settings
 from tests.alerting_world import WHITEHALL, neighbourhood, post
 from tests.conftest import Api, ApiFactory, eventually, token
@@ -260,3 +260,35 @@ async def test_when_push_fails_the_app_says_so_and_keeps_the_stream(
     await page.get_by_role("button", name="Go on duty").click()
     await expect(page.get_by_text("Push alerts off")).to_contain_text("not allowed")
     assert set((await devices(fcm_api)).values()) == {"stream"}   # both phones' streams
+
+
+async def test_ending_the_session_stops_pushes_to_the_phone(
+        fcm_api: Api, fcm: tuple[FakeFcm, str], browser: Browser) -> None:  # noqa: F811
+    """A lost phone goes quiet: an admin ends pc1's session, pc1 goes back on duty from
+    another phone, and the next alert for pc1 is never pushed to the lost one."""
+    api, (fake, _) = fcm_api, fcm
+    await neighbourhood(api)
+    await officer(api, "pc1")
+    page = await phone(browser, api, FakeGoogle())
+    await page.get_by_role("button", name="Go on duty").click()
+    await expect(page.get_by_text("Push alerts on for this phone")).to_be_visible()
+    assert (await devices(api))[FCM_TOKEN] == "web"
+
+    ended = await api.call("DELETE", "/v1/officers/pc1/session", role="admin")
+    assert ended.status == 200
+    await api.put("/v1/me/duty", {"on_duty": True}, role="officer", sub="pc1")
+    spare = "spare-phone:APA91b" + "S" * 40
+    await api.put(f"/v1/me/devices/{spare}", {"platform": "android"}, role="officer",
+                  sub="pc1")
+    await api.put("/v1/me/location", {"lat": WHITEHALL[0], "lon": WHITEHALL[1]},
+                  role="officer", sub="pc1")
+    r = await api.post("/v1/reports", post("man collapsed, not breathing", "w9",
+                                           lat=WHITEHALL[0], lon=WHITEHALL[1]), role="ingest")
+    assert r.status == 201, r.body
+
+    async def pushed_to_spare() -> bool:
+        return bool(fake.to(spare))
+
+    await eventually(pushed_to_spare)
+    await api.app[keys.TASKS].idle()
+    assert fake.to(FCM_TOKEN) == []
