@@ -80,7 +80,7 @@ class NgramSpace:
         idx = np.fromiter(counts.keys(), np.int32, len(counts))
         tf = np.fromiter(counts.values(), np.float32, len(counts))
         vals = (1.0 + np.log(tf)) * self.idf[idx]
-        return idx, (vals / np.linalg.norm(vals)).astype(np.float32)
+        return idx, (vals / math.sqrt(float(vals @ vals))).astype(np.float32)
 
 
 @dataclass(frozen=True)

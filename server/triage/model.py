@@ -8,6 +8,7 @@ arrays and a JSON file of vocabularies and settings: no pickles, nothing executa
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,13 +164,14 @@ class TriageModel:
             parts = [self._contribution(t) for t in tokens]
             grams = np.concatenate([p.char_cols for p in parts])
             if grams.size:   # the char block, then one gather for both sparse blocks
-                ci, counts = np.unique(grams, return_counts=True)
+                ci, counts = _counted(grams)
                 cv = (1.0 + np.log(counts)) * self.features.char.idf[ci - len(
                     self.features.word)]
                 cols = np.concatenate([wi, ci])
-                vals = np.concatenate([wv, cv / np.linalg.norm(cv)])
+                vals = np.concatenate([wv, cv / math.sqrt(float(cv @ cv))])
             dense = np.add.reduce([p.dense for p in parts])   # [embedding, its logits]
-            norm = float(np.linalg.norm(dense[:EMBED_DIM]))
+            head = dense[:EMBED_DIM]
+            norm = math.sqrt(float(head @ head))
             if norm > 0:
                 logits = logits + dense[EMBED_DIM:] * (self.hyper.embed_weight / norm)
         rows = table[cols]
@@ -236,6 +238,14 @@ class TriageModel:
                 model.cat_coef.shape != (len(model.categories), model.coef.shape[0])):
             raise ValueError(f"{folder}: weights do not match the vocabularies")
         return model
+
+
+def _counted(values: Ints) -> tuple[Ints, Ints]:
+    """np.unique(values, return_counts=True) for the few hundred n-grams of one post, in
+    a third of the time (np.unique's generality costs more than the sort at this size)."""
+    values = np.sort(values)
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    return values[starts], np.diff(np.append(starts, len(values)))
 
 
 def _sigmoid(z: float) -> float:
