@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import escalation, geofence, ingest, memory, push_latency, triage
+from . import dashboard, escalation, geofence, ingest, memory, push_latency, triage
 from .common import Result, report
 
 
@@ -16,10 +16,11 @@ def main() -> int:
     parser.add_argument("--no-postgis", action="store_true", help="skip the PostGIS peer")
     parser.add_argument("--only", nargs="*", default=[],
                         choices=["geofence", "ingest", "push", "escalation", "memory",
-                                 "triage"])
+                                 "triage", "dashboard"])
     args = parser.parse_args()
     tiny = args.tiny
-    wanted = set(args.only) or {"geofence", "ingest", "push", "escalation", "memory", "triage"}
+    wanted = set(args.only) or {"geofence", "ingest", "push", "escalation", "memory", "triage",
+                                "dashboard"}
     results: list[Result] = []
     started = time.monotonic()
     if "geofence" in wanted:
@@ -35,6 +36,8 @@ def main() -> int:
         results += escalation.run(alerts=20 if tiny else 1000, timeout_s=1.0 if tiny else 3.0)
     if "triage" in wanted:
         results += triage.run(posts=200 if tiny else 2000, rounds=1 if tiny else 3)
+    if "dashboard" in wanted:
+        results += dashboard.run(open_n=50 if tiny else 1000, probes=2 if tiny else 10)
     if "memory" in wanted:
         results += memory.run(officers=200 if tiny else 10_000, files=1 if tiny else 4)
     report(results, tiny)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +22,5 @@ def test_every_benchmark_runs_on_a_tiny_size() -> None:
             "report-to-push latency p99", "escalation lateness p99",
             "overdue steps done after restart"} <= figures
     assert any(name.startswith("peak RSS") for name in figures)
+    if shutil.which("chromium"):
+        assert "dashboard: post to queue row, p50" in figures

@@ -151,11 +151,23 @@ function render() {
   });
   for (const id of rowCache.keys()) if (!live.has(id)) rowCache.delete(id);
   const focused = document.activeElement;
-  body.replaceChildren(...trs);
+  placeRows(body, trs);
   if (focused && focused.isConnected && focused !== document.activeElement) focused.focus();
   $("#count").textContent = `(${rows.length})`;
   if (state.map) state.map.setIncidents(rows);
   $("#empty").hidden = rows.length > 0;
+}
+
+// Put the rows in order with as few DOM moves as possible: a new incident among a thousand
+// is one insertion, not a thousand rows detached and laid out again.
+function placeRows(body, trs) {
+  const wanted = new Set(trs);
+  for (const tr of [...body.rows]) if (!wanted.has(tr)) tr.remove();
+  let at = body.firstElementChild;
+  for (const tr of trs) {
+    if (tr === at) { at = at.nextElementSibling; continue; }
+    body.insertBefore(tr, at);
+  }
 }
 
 function buildRow(inc) {
@@ -199,11 +211,30 @@ function onEvent(event) {
   }
   if (event.kind === "escalated") alarm();
   if (!state.closedIds.has(id)) state.pending.add(id);
-  if (!state.flush) state.flush = setTimeout(refreshPending, 150);   // one GET per incident
+  scheduleRefresh();
+}
+
+// Changed incidents are read at once, after the events that arrived together (a
+// microtask, not a timer: browsers delay timers by a second or more in a tab that is not in
+// front, and a control room's tab often is not). While a read is in flight, more changes
+// gather and are read together when it ends, so a surge costs a few reads, not one each.
+function scheduleRefresh() {
+  if (state.refreshing || state.refreshQueued || state.flush) return;
+  state.refreshQueued = true;
+  queueMicrotask(() => { state.refreshQueued = false; refreshPending(); });
 }
 
 async function refreshPending() {
   state.flush = null;
+  if (state.refreshing) return;
+  state.refreshing = true;
+  try { await readPending(); } finally {
+    state.refreshing = false;
+    if (state.pending.size) scheduleRefresh();
+  }
+}
+
+async function readPending() {
   const ids = [...state.pending]; state.pending.clear();
   if (ids.length > 50) {   // a surge: one paged list read instead of a read per incident
     try {
@@ -411,9 +442,11 @@ $("#mute").addEventListener("click", (e) => {
 setInterval(() => { if (state.token) loadOfficers().catch(() => {}); }, 15000);
 
 // Ages and countdowns tick in place (re-rendering would take the keyboard focus away).
+// Only changed text is written: a write to any cell makes the browser lay the table out.
 setInterval(() => {
-  for (const td of document.querySelectorAll("td[data-since]")) td.textContent = ago(td.dataset.since);
-  for (const td of document.querySelectorAll("td[data-due]")) td.textContent = until(td.dataset.due);
+  const tick = (td, text) => { if (td.textContent !== text) td.textContent = text; };
+  for (const td of document.querySelectorAll("td[data-since]")) tick(td, ago(td.dataset.since));
+  for (const td of document.querySelectorAll("td[data-due]")) tick(td, until(td.dataset.due));
 }, 1000);
 
 async function start() {
