@@ -18,6 +18,7 @@ from .adapters.replies.mastodon import MastodonReplier
 from .adapters.replies.x import XReplier
 from .adapters.sqlite import owner
 from .adapters.sqlite.store import SqliteStore
+from .adapters.timer_apscheduler import ApschedulerTimer
 from .auth import TokenVerifier, Verifier
 from .domain.allowance import Allowance
 from .domain.grouping import GroupingRules
@@ -52,7 +53,7 @@ from .http.openapi import RequestValidator, load_spec
 from .http.problem import problem_middleware
 from .http.routing import RouteRoles, register
 from .metrics import Metrics, metered
-from .ports import Clock, Push, ReplySender, Store, SystemClock
+from .ports import Clock, Push, ReplySender, Store, SystemClock, Timer
 from .rules import load_policy, load_receipt, load_reply_templates, load_triager
 from .security.apikeys import ApiKeys
 from .security.oidc import OidcVerifier
@@ -192,9 +193,9 @@ async def _timers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings, *, store: Store | None = None, clock: Clock | None = None,
-               push: Push | None = None) -> web.Application:
-    """Build the application; overrides replace adapters (tests pass fakes). Nothing connects
-    until the app starts."""
+               push: Push | None = None, timer: Timer | None = None) -> web.Application:
+    """Build the application; overrides replace adapters (tests pass fakes: a timer driven
+    by their clock makes deadlines deterministic). Nothing connects until the app starts."""
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[
         observe.observe_middleware, cors_middleware(settings.cors_origins),
         problem_middleware, timeout_middleware,
@@ -222,7 +223,9 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     app[keys.OFFICERS] = OfficerService(store)
     tasks = app[keys.TASKS] = TaskSet()
     feed = app[keys.FEED] = EventFeed(store)
-    scheduler = app[keys.SCHEDULER] = StepScheduler(store, clock, settings.sweep_s)
+    scheduler = app[keys.SCHEDULER] = StepScheduler(store, clock,
+                                                    timer or ApschedulerTimer(clock),
+                                                    settings.sweep_s)
     notifier = Notifier(store, app[keys.PUSH], clock, tasks,
                         stale=timedelta(seconds=settings.push_stale_s))
     escalation = app[keys.ESCALATION] = Escalation(

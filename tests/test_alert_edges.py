@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,8 @@ from server.domain.grouping import GroupingRules
 from server.rules import DEFAULT_TRIAGE_RULES
 from server.settings import Settings, SettingsError
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, policy_file, post
-from tests.conftest import ApiFactory, eventually
+from tests.conftest import ApiFactory
+from tests.fake_timer import FakeClock, FakeTimer
 
 
 async def test_priority_rise_restarts_the_policy(make_api: ApiFactory, settings: Settings,
@@ -77,7 +78,8 @@ async def test_priority_rise_after_escalation_alerts_officers(
 
 
 async def test_sweep_starts_an_incident_a_crash_left_unstarted(make_api: ApiFactory) -> None:
-    api = await make_api()
+    timer = FakeTimer(FakeClock())
+    api = await make_api(clock=timer.clock, timer=timer)
     await neighbourhood(api)
     await officer_on_duty(api, "a", 51.5050, -0.1265)
     reports = api.app[keys.REPORTS]
@@ -89,12 +91,9 @@ async def test_sweep_starts_an_incident_a_crash_left_unstarted(make_api: ApiFact
         report, report.posted_at - GroupingRules().window,
         reports._plan(report, datetime.now(UTC)))
     assert incident is not None and incident.status.value == "open"
-
-    async def alerting() -> bool:
-        found = await store.get_incident(incident.id)
-        return found is not None and found.status.value == "alerting"
-
-    await eventually(alerting, within=5)
+    await timer.advance(1)   # one sweep
+    found = await store.get_incident(incident.id)
+    assert found is not None and found.status.value == "alerting"
 
 
 def test_push_settings_fail_fast(tmp_path: Path) -> None:
@@ -139,27 +138,25 @@ def test_demo_runs_the_whole_story(monkeypatch: pytest.MonkeyPatch,
 
 @pytest.mark.parametrize("store_kind", ["mongomock"])
 async def test_sweep_groups_a_report_a_crash_left_without_incident(
-        make_api: ApiFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+        make_api: ApiFactory) -> None:
     from server.adapters.codec import to_doc
-    from server.services import reports as reports_module
+    from server.services.reports import ORPHAN_AFTER
 
-    monkeypatch.setattr(reports_module, "ORPHAN_AFTER", timedelta(0))
-    api = await make_api()
+    timer = FakeTimer(FakeClock())
+    api = await make_api(clock=timer.clock, timer=timer)
     await neighbourhood(api)
     await officer_on_duty(api, "a", 51.5050, -0.1265)
     report = api.app[keys.REPORTS].build(post("he has a knife", "orphan", lat=WHITEHALL[0],
-                                              lon=WHITEHALL[1]), datetime.now(UTC))
+                                              lon=WHITEHALL[1]), timer.clock.now())
     # What MongoDB holds after a crash between the report insert and the incident write.
     store = api.app[keys.STORE]
     await store.col("reports").insert_one({**to_doc(report), "_id": report.id})  # type: ignore[attr-defined]
     assert [r.id for r in await store.orphan_reports(datetime.now(UTC))] == [report.id]
-
-    async def alerted() -> bool:
-        stored = await store.get_report(report.id)
-        if stored is None or stored.incident_id is None:
-            return False
-        incident = await store.get_incident(stored.incident_id)
-        return incident is not None and incident.status.value == "alerting"
-
-    await eventually(alerted, within=5)
+    await timer.advance(ORPHAN_AFTER.total_seconds() - 1)   # it may still be mid-ingest
+    assert (await store.get_report(report.id)).incident_id is None  # type: ignore[union-attr]
+    await timer.advance(2)
+    stored = await store.get_report(report.id)
+    assert stored is not None and stored.incident_id is not None
+    incident = await store.get_incident(stored.incident_id)
+    assert incident is not None and incident.status.value == "alerting"
     assert await store.orphan_reports(datetime.now(UTC)) == []

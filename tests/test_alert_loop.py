@@ -17,7 +17,8 @@ from tests.alerting_world import (
     post,
     token_of,
 )
-from tests.conftest import ALL_STORES, Api, ApiFactory, eventually
+from tests.conftest import ALL_STORES, Api, ApiFactory
+from tests.fake_timer import FakeClock, FakeTimer
 
 pytestmark = ALL_STORES
 
@@ -178,11 +179,12 @@ async def test_batch_keeps_good_items_and_accepts_ndjson(api: Api) -> None:
 async def test_escalates_wave_by_wave_to_the_control_room(make_api: ApiFactory,
                                                           settings: Settings,
                                                           tmp_path: Path) -> None:
-    waves = [{"radius_m": 1000, "officers": 1, "ack_timeout_s": 0.3},
-             {"radius_m": 5000, "officers": 2, "ack_timeout_s": 0.3,
+    waves = [{"radius_m": 1000, "officers": 1, "ack_timeout_s": 30},
+             {"radius_m": 5000, "officers": 2, "ack_timeout_s": 30,
               "include_supervisors": True}]
-    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, waves),
-                                          sweep_s=0.1))
+    timer = FakeTimer(FakeClock())
+    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, waves)),
+                         clock=timer.clock, timer=timer)
     await neighbourhood(api)
     await officer_on_duty(api, "near", 51.5050, -0.1265)
     await officer_on_duty(api, "sarge", 51.5100, -0.1265, rank="supervisor")
@@ -190,12 +192,11 @@ async def test_escalates_wave_by_wave_to_the_control_room(make_api: ApiFactory,
     r = await api.post("/v1/reports", post("stabbing outside the pub", "e1", lat=WHITEHALL[0],
                                            lon=WHITEHALL[1]), role="ingest")
     iid = r.body["incident_id"]
-
-    async def escalated() -> bool:
-        got = await api.get(f"/v1/incidents/{iid}", role="admin")
-        return bool(got.body["incident"]["status"] == "escalated")
-
-    await eventually(escalated, within=5)
+    await timer.advance(29.9)
+    detail = (await api.get(f"/v1/incidents/{iid}", role="admin")).body
+    assert [a["status"] for a in detail["alerts"]] == ["pending"]   # not a moment early
+    await timer.advance(30.2)   # wave 1 expires at 30 s, wave 2 at 60 s
+    assert timer.fired.count(f"step:{iid}") == 2
     detail = (await api.get(f"/v1/incidents/{iid}", role="admin")).body
     assert [(a["wave"], a["recipients"], a["status"]) for a in detail["alerts"]] == [
         (1, ["near"], "expired"), (2, ["sarge", "far"], "expired")]
@@ -254,7 +255,9 @@ async def test_assign_and_resolve(api: Api) -> None:
                        role="control_room", sub="op1")
     assert r.body["status"] == "resolved" and r.body["resolution_note"] == "found safe"
     r = await api.post(f"/v1/incidents/{iid}/resolve", role="control_room")
-    assert r.status == 409
+    assert r.status == 409 and r.body["code"] == "incident_resolved"
+    r = await api.post(f"/v1/incidents/{iid}/assign", {"officer_id": "a"}, role="control_room")
+    assert r.status == 409 and r.body["code"] == "incident_resolved"
     r = await api.post(f"/v1/incidents/{iid}/assign", {"officer_id": "ghost"},
                        role="control_room")
     assert r.status == 404 and r.body["code"] == "officer_not_found"

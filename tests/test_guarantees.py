@@ -22,9 +22,10 @@ from tests.alerting_world import (
     policy_file,
     post,
 )
-from tests.conftest import Api, ApiFactory, eventually
+from tests.conftest import Api, ApiFactory
+from tests.fake_timer import FakeClock, FakeTimer
 
-ONE_SHORT_WAVE = [{"radius_m": 1000, "officers": 2, "ack_timeout_s": 0.3}]
+ONE_WAVE = [{"radius_m": 1000, "officers": 2, "ack_timeout_s": 30}]
 
 
 async def alerted(api: Api, ext: str, officers: tuple[str, ...] = ("near",)) -> tuple[str, str]:
@@ -60,14 +61,12 @@ async def refused_and_unchanged(api: Api, iid: str, alert_id: str, officer: str)
 async def test_a_late_ack_of_an_expired_alert_is_refused(make_api: ApiFactory,
                                                          settings: Settings,
                                                          tmp_path: Path) -> None:
-    api = await make_api(settings=replace(
-        settings, policy_file=policy_file(tmp_path, ONE_SHORT_WAVE), sweep_s=0.1))
+    timer = FakeTimer(FakeClock())
+    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, ONE_WAVE)),
+                         clock=timer.clock, timer=timer)
     iid, aid = await alerted(api, "late1")
-
-    async def expired() -> bool:
-        return "alert_expired" in (await state_of(api, iid))[1]
-
-    await eventually(expired)
+    await timer.advance(31)
+    assert "alert_expired" in (await state_of(api, iid))[1]
     await refused_and_unchanged(api, iid, aid, "near")
 
 
@@ -162,31 +161,20 @@ async def test_the_feed_waits_at_a_gap_until_the_missing_event_is_committed() ->
     feed.close()
 
 
-class SetClock:
-    def __init__(self) -> None:
-        self.at = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.at
-
-
 TWO_WAVES = [{"radius_m": 1000, "officers": 1, "ack_timeout_s": 30},
              {"radius_m": 5000, "officers": 1, "ack_timeout_s": 30}]
 
 
 # Broken variants: run_step without its due-time check (the early call acts) and without
-# its step_seq check (the stale call acts a second time).
+# its step_seq check (the stale call acts a second time). No timer fires here: the fake
+# one fires only when advanced, so only the test's own calls perform steps.
 async def test_early_and_stale_step_calls_do_nothing(make_api: ApiFactory, settings: Settings,
                                                      tmp_path: Path) -> None:
-    clock = SetClock()
+    timer = FakeTimer(FakeClock())
+    clock = timer.clock
     api = await make_api(settings=replace(settings, policy_file=policy_file(
-        tmp_path, TWO_WAVES), sweep_s=2.0), clock=clock)
+        tmp_path, TWO_WAVES)), clock=clock, timer=timer)
     escalation = api.app[keys.ESCALATION]
-
-    async def nobody(incident_id: str, seq: int) -> bool:
-        return False
-
-    api.app[keys.SCHEDULER].bind(nobody)   # only this test performs steps: no timer races
     iid, _ = await alerted(api, "step1", ("near", "far"))
     seq = (await api.app[keys.STORE].get_incident(iid)).step_seq  # type: ignore[union-attr]
     before = await state_of(api, iid)
@@ -198,3 +186,44 @@ async def test_early_and_stale_step_calls_do_nothing(make_api: ApiFactory, setti
     assert await escalation.run_step(iid, seq) is False          # but this call is stale
     kinds = (await state_of(api, iid))[1]
     assert kinds.count("alert_sent") == 2 and "escalated" not in kinds
+
+
+# Broken variants: run_step without both its guards (the step timer, firing after the
+# sweep performed its step, performs the next one early); a commit that does not arm the
+# step's timer, or a scheduler that never registers the sweep (then only one fires).
+async def test_a_step_both_the_sweep_and_its_timer_fire_for_runs_once(
+        make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
+    # Two-second waves: 100 rounds stay within the officers' ten-minute fix age.
+    waves = [{**w, "ack_timeout_s": 2} for w in TWO_WAVES]
+    timer = FakeTimer(FakeClock())
+    api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, waves),
+                                          sweep_s=1), clock=timer.clock, timer=timer)
+    escalation, store = api.app[keys.ESCALATION], api.app[keys.STORE]
+    calls: list[tuple[str, int, bool]] = []
+
+    async def recorded(incident_id: str, seq: int) -> bool:
+        performed = await escalation.run_step(incident_id, seq)
+        calls.append((incident_id, seq, performed))
+        return performed
+
+    api.app[keys.SCHEDULER].bind(recorded)
+    await neighbourhood(api)
+    await officer_on_duty(api, "near", 51.5050, -0.1265)
+    await officer_on_duty(api, "far", 51.5300, -0.1265)
+    for i in range(100):
+        r = await api.post("/v1/reports", post("he has a knife, help", f"twice{i}",
+                                               lat=WHITEHALL[0], lon=WHITEHALL[1]),
+                           role="ingest")
+        iid = r.body["incident_id"]
+        seq = (await store.get_incident(iid)).step_seq  # type: ignore[union-attr]
+        calls.clear()
+        timer.fired.clear()
+        # Stalled past the deadline: the sweep (due first) performs the step, then the
+        # step's own timer, taken in the same batch, fires for it too.
+        await timer.advance(3, stalled=True)
+        assert timer.fired == ["sweep", f"step:{iid}"], (i, timer.fired)
+        assert calls == [(iid, seq, True), (iid, seq, False)], (i, calls)
+        kinds = [e.kind for e in await store.events_after(0, incident_id=iid)]
+        assert (kinds.count("alert_sent"), kinds.count("alert_expired")) == (2, 1), (i, kinds)
+        assert [a.status.value for a in await store.list_alerts(iid)] == ["expired", "pending"]
+        await escalation.resolve(iid, "op1", None)   # a fresh incident next time round

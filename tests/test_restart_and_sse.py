@@ -11,6 +11,7 @@ from server.settings import Settings
 from tests import sse
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, policy_file, post
 from tests.conftest import ALL_STORES, Api, ApiFactory, eventually
+from tests.fake_timer import FakeClock, FakeTimer
 
 pytestmark = ALL_STORES
 
@@ -25,25 +26,24 @@ async def timeline(api: Api, iid: str) -> list[str]:
 
 async def test_step_pending_at_stop_is_performed_once_after_restart(
         make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
-    tuned = replace(settings, policy_file=policy_file(tmp_path, WAVES), sweep_s=0.1)
-    first = await make_api(settings=tuned)
+    tuned = replace(settings, policy_file=policy_file(tmp_path, [
+        {**WAVES[0], "ack_timeout_s": 30}, WAVES[1]]))
+    clock = FakeClock()
+    first = await make_api(settings=tuned, clock=clock, timer=FakeTimer(clock))
     await neighbourhood(first)
     await officer_on_duty(first, "near", 51.5050, -0.1265)
     await officer_on_duty(first, "far", 51.5300, -0.1265)
     r = await first.post("/v1/reports", post("he has a knife", "k1", lat=WHITEHALL[0],
                                              lon=WHITEHALL[1]), role="ingest")
     iid = r.body["incident_id"]
-    await first.client.close()  # stopped with wave 2 due in 0.6 s and nobody to run it
+    await first.client.close()  # stopped with wave 2 due in 30 s and nobody to run it
 
-    second = await make_api(settings=tuned)
-
-    async def wave_two_sent() -> bool:
-        return (await timeline(second, iid)).count("alert_sent") >= 2
-
-    await eventually(wave_two_sent, within=5)
-    # Let several sweeps and the re-armed timer pass: the step must not repeat.
-    for _ in range(5):
-        await second.app[keys.SCHEDULER].sweep()
+    timer = FakeTimer(clock)
+    second = await make_api(settings=tuned, clock=clock, timer=timer)
+    assert list(timer.armed()) == ["sweep", f"step:{iid}"]   # re-armed from the store
+    await timer.advance(31)
+    assert (await timeline(second, iid)).count("alert_sent") == 2
+    await timer.advance(50)   # fifty sweeps: the step must not repeat
     kinds = await timeline(second, iid)
     assert kinds.count("alert_sent") == 2 and kinds.count("alert_expired") == 1
     detail = (await second.get(f"/v1/incidents/{iid}", role="admin")).body

@@ -92,20 +92,6 @@ class AlertStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-# The incident state machine, as data: which status may follow which.
-INCIDENT_TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
-    IncidentStatus.OPEN: frozenset({IncidentStatus.ALERTING, IncidentStatus.ESCALATED,
-                                    IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED}),
-    IncidentStatus.ALERTING: frozenset({IncidentStatus.ALERTING, IncidentStatus.ACKNOWLEDGED,
-                                        IncidentStatus.ESCALATED, IncidentStatus.RESOLVED}),
-    IncidentStatus.ACKNOWLEDGED: frozenset({IncidentStatus.ACKNOWLEDGED,
-                                            IncidentStatus.RESOLVED}),
-    IncidentStatus.ESCALATED: frozenset({IncidentStatus.ACKNOWLEDGED, IncidentStatus.ESCALATED,
-                                         IncidentStatus.ALERTING, IncidentStatus.RESOLVED}),
-    IncidentStatus.RESOLVED: frozenset(),
-}
-
-
 def new_id(prefix: str, now: datetime) -> str:
     """A unique id that sorts by creation time (milliseconds, then randomness)."""
     return f"{prefix}_{int(now.timestamp() * 1000):012x}{secrets.token_hex(5)}"

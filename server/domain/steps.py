@@ -1,13 +1,15 @@
-"""Pure state changes of the alert loop: each returns the Transition to commit, or refuses."""
+"""Pure state changes of the alert loop: each returns the Transition to commit, or refuses.
+Whether a change is allowed, and the refusal's code, is lifecycle.py's table."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
-from .errors import Conflict, DomainError, NotFound
+from .errors import DomainError, NotFound
 from .escalation import Decision, EscalateToControlRoom, RecordOnly, StartWave
-from .records import Alert, AlertStatus, Event, Incident, IncidentStatus, Outcome, new_id
+from .lifecycle import Action, alert_after, alert_allows, incident_after
+from .records import Alert, AlertStatus, Event, Incident, Outcome, new_id
 from .transitions import Transition
 
 ASSIGNMENT = "assignment"
@@ -29,14 +31,16 @@ def _event(kind: str, inc: Incident, now: datetime, actor: str | None = None,
 
 
 def _close(alert: Alert | None, status: AlertStatus, now: datetime) -> tuple[Alert, ...]:
-    if alert is None or alert.status is not AlertStatus.PENDING:
+    """The alert closed as `status`, or nothing if it is closed already."""
+    if alert is None or not alert_allows(alert, status):
         return ()
     return (replace(alert, status=status, closed_at=now),)
 
 
 def apply_decision(inc: Incident, decision: Decision, *, current: Alert | None, now: datetime,
                    close_as: AlertStatus = AlertStatus.EXPIRED) -> Transition | None:
-    """Turn an escalation decision into the change to commit (None: nothing to do)."""
+    """Turn an escalation decision into the change to commit (None: nothing to do); a
+    Conflict if someone has the incident already (acknowledged, taken, resolved)."""
     closed = _close(current, close_as, now)
     events = [_event(f"alert_{a.status.value}", inc, now, alert_id=a.id) for a in closed]
     if isinstance(decision, RecordOnly):
@@ -46,7 +50,7 @@ def apply_decision(inc: Incident, decision: Decision, *, current: Alert | None, 
                       priority=inc.priority, recipients=tuple(p.officer_id
                                                               for p in decision.recipients),
                       status=AlertStatus.PENDING, created_at=now, deadline=decision.deadline)
-        new = replace(inc, status=IncidentStatus.ALERTING, wave=decision.wave,
+        new = replace(inc, status=incident_after(inc, Action.WAVE), wave=decision.wave,
                       policy_priority=inc.priority, current_alert_id=alert.id,
                       next_step_at=decision.deadline, step_seq=inc.step_seq + 1, updated_at=now)
         events += [_event("wave_skipped", new, now, wave=w) for w in decision.skipped]
@@ -56,7 +60,7 @@ def apply_decision(inc: Incident, decision: Decision, *, current: Alert | None, 
                              deadline=decision.deadline.isoformat()))
         return Transition(new, alerts=(*closed, alert), events=tuple(events))
     assert isinstance(decision, EscalateToControlRoom)
-    new = replace(inc, status=IncidentStatus.ESCALATED, escalated_at=now,
+    new = replace(inc, status=incident_after(inc, Action.ESCALATE), escalated_at=now,
                   escalation_reason=decision.reason, policy_priority=inc.priority,
                   current_alert_id=None, next_step_at=None,
                   step_seq=inc.step_seq + 1, taken_by=None, taken_at=None, updated_at=now)
@@ -65,26 +69,25 @@ def apply_decision(inc: Incident, decision: Decision, *, current: Alert | None, 
     return Transition(new, alerts=closed, events=tuple(events))
 
 
-def _pending_for(alert: Alert | None, officer_id: str, alert_id: str) -> Alert:
+def _answerable(alert: Alert | None, officer_id: str, alert_id: str, to: AlertStatus) -> Alert:
+    """The alert, if this officer may move it to `to` (the alert's own refusal first: the
+    officer asked about the alert, so its code says what became of it)."""
     if alert is None:
         raise NotFound("alert", alert_id)
     if officer_id not in alert.recipients:
         raise NotRecipient(f"alert {alert_id!r} was not sent to you")
-    if alert.status is AlertStatus.ACKNOWLEDGED:
-        raise Conflict(f"alert {alert_id!r} was already taken by {alert.acknowledged_by}",
-                       code="already_acknowledged")
-    if alert.status is not AlertStatus.PENDING:
-        raise Conflict(f"alert {alert_id!r} is {alert.status.value}", code="alert_closed")
+    alert_after(alert, to)
     return alert
 
 
 def acknowledge(inc: Incident, alert: Alert | None, alert_id: str, officer_id: str,
                 now: datetime) -> Transition:
     """The first recipient to acknowledge takes the incident."""
-    pending = _pending_for(alert, officer_id, alert_id)
+    pending = _answerable(alert, officer_id, alert_id, AlertStatus.ACKNOWLEDGED)
+    status = incident_after(inc, Action.ACKNOWLEDGE)
     taken = replace(pending, status=AlertStatus.ACKNOWLEDGED, acknowledged_by=officer_id,
                     acknowledged_at=now, closed_at=now)
-    new = replace(inc, status=IncidentStatus.ACKNOWLEDGED, acknowledged_by=officer_id,
+    new = replace(inc, status=status, acknowledged_by=officer_id,
                   acknowledged_at=now, next_step_at=None, step_seq=inc.step_seq + 1,
                   current_alert_id=None, updated_at=now)
     return Transition(new, alerts=(taken,), events=(
@@ -95,13 +98,14 @@ def acknowledge(inc: Incident, alert: Alert | None, alert_id: str, officer_id: s
 def decline(inc: Incident, alert: Alert | None, alert_id: str, officer_id: str,
             reason: str | None, now: datetime) -> tuple[Transition, bool]:
     """Record a decline; when every recipient has declined, the next step is due now."""
-    pending = _pending_for(alert, officer_id, alert_id)
+    pending = _answerable(alert, officer_id, alert_id, AlertStatus.PENDING)
     declines = {**pending.declines, officer_id: reason}
     everyone = set(declines) >= set(pending.recipients)
-    updated = replace(pending, declines=declines)
-    new = replace(inc, updated_at=now)
+    to = AlertStatus.DECLINED_ALL if everyone else AlertStatus.PENDING
+    updated = replace(pending, status=alert_after(pending, to), declines=declines)
+    new = replace(inc, status=incident_after(inc, Action.DECLINE), updated_at=now)
     if everyone:
-        updated = replace(updated, status=AlertStatus.DECLINED_ALL, closed_at=now)
+        updated = replace(updated, closed_at=now)
         new = replace(new, next_step_at=now, step_seq=inc.step_seq + 1)
     events = [_event("declined", new, now, actor=officer_id, alert_id=pending.id,
                      reason=reason)]
@@ -112,26 +116,20 @@ def decline(inc: Incident, alert: Alert | None, alert_id: str, officer_id: str,
 
 def take(inc: Incident, operator: str, now: datetime) -> Transition:
     """A control-room operator takes an escalated incident (once)."""
-    if inc.status is not IncidentStatus.ESCALATED:
-        raise Conflict(f"incident {inc.id!r} is {inc.status.value}, not escalated",
-                       code="not_escalated")
-    if inc.taken_by is not None:
-        raise Conflict(f"incident {inc.id!r} was already taken by {inc.taken_by}",
-                       code="already_taken")
-    new = replace(inc, taken_by=operator, taken_at=now, updated_at=now)
+    new = replace(inc, status=incident_after(inc, Action.TAKE), taken_by=operator,
+                  taken_at=now, updated_at=now)
     return Transition(new, events=(_event("taken", new, now, actor=operator),))
 
 
 def assign(inc: Incident, current: Alert | None, officer_id: str, operator: str,
            ack_deadline: datetime, now: datetime) -> Transition:
     """The control room sends the incident to one officer; unacknowledged, it comes back."""
-    if inc.status is IncidentStatus.RESOLVED:
-        raise Conflict(f"incident {inc.id!r} is resolved", code="incident_resolved")
+    status = incident_after(inc, Action.ASSIGN)
     closed = _close(current, AlertStatus.CANCELLED, now)
     alert = Alert(id=new_id("alr", now), incident_id=inc.id, wave=0, kind=ASSIGNMENT,
                   priority=inc.priority, recipients=(officer_id,), status=AlertStatus.PENDING,
                   created_at=now, deadline=ack_deadline)
-    new = replace(inc, status=IncidentStatus.ALERTING, assigned_to=officer_id,
+    new = replace(inc, status=status, assigned_to=officer_id,
                   current_alert_id=alert.id, next_step_at=ack_deadline,
                   step_seq=inc.step_seq + 1, updated_at=now)
     events = [_event("alert_cancelled", new, now, alert_id=a.id) for a in closed]
@@ -143,10 +141,9 @@ def assign(inc: Incident, current: Alert | None, officer_id: str, operator: str,
 def resolve(inc: Incident, current: Alert | None, actor: str, note: str | None,
             now: datetime, outcome: Outcome | None = None) -> Transition:
     """Close the incident for good; a pending alert is cancelled."""
-    if inc.status is IncidentStatus.RESOLVED:
-        raise Conflict(f"incident {inc.id!r} is already resolved", code="incident_resolved")
+    status = incident_after(inc, Action.RESOLVE)
     closed = _close(current, AlertStatus.CANCELLED, now)
-    new = replace(inc, status=IncidentStatus.RESOLVED, resolved_at=now, resolved_by=actor,
+    new = replace(inc, status=status, resolved_at=now, resolved_by=actor,
                   resolution_note=note, outcome=outcome, next_step_at=None,
                   current_alert_id=None,
                   step_seq=inc.step_seq + 1, updated_at=now)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..domain import steps
-from ..domain.errors import Busy, NotFound
+from ..domain.errors import Busy, Conflict, NotFound
 from ..domain.escalation import EscalateToControlRoom, Policy, StepInput, next_step
+from ..domain.lifecycle import Action, incident_allows
 from ..domain.model import OfficerStatus
 from ..domain.records import Alert, AlertStatus, Incident, IncidentStatus, Outcome
 from ..domain.transitions import Transition
@@ -29,9 +30,10 @@ class Escalation:
     """Applies the policy's decisions; every change is a guarded, versioned transition."""
 
     def __init__(self, store: Store, policy: Policy, notifier: Notifier, geofence: GeofenceService,
-                 clock: Clock, timer: StepScheduler, feed: EventFeed) -> None:
+                 clock: Clock, scheduler: StepScheduler, feed: EventFeed) -> None:
         self._store, self._policy, self._notifier = store, policy, notifier
-        self._geofence, self._clock, self._timer, self._feed = geofence, clock, timer, feed
+        self._geofence, self._clock, self._feed = geofence, clock, feed
+        self._scheduler = scheduler
         self._redelivered_at: datetime | None = None
         # Called with (incident id, officer id) after an acknowledgement commits; each must
         # return at once (the automatic receipt to the poster spawns its own task).
@@ -43,7 +45,9 @@ class Escalation:
         self._feed.notify()
         inc = t.incident
         if inc.next_step_at is not None:
-            self._timer.arm(inc.id, inc.step_seq, inc.next_step_at)
+            self._scheduler.arm(inc.id, inc.step_seq, inc.next_step_at)
+        else:
+            self._scheduler.disarm(inc.id)
         for alert in t.alerts:
             self._announce(inc, alert)
         return True
@@ -102,12 +106,15 @@ class Escalation:
                     or inc.next_step_at > now):
                 return False  # done already, superseded, or not yet due
             current = await self._current(inc)
-            if current is not None and current.kind == steps.ASSIGNMENT:
-                reason = f"assignment not acknowledged by {current.recipients[0]}"
-                t = steps.apply_decision(inc, EscalateToControlRoom(reason), current=current,
-                                         now=now)
-            else:
-                t = await self._decide(inc, inc.wave, current, AlertStatus.EXPIRED, now)
+            try:
+                if current is not None and current.kind == steps.ASSIGNMENT:
+                    reason = f"assignment not acknowledged by {current.recipients[0]}"
+                    t = steps.apply_decision(inc, EscalateToControlRoom(reason),
+                                             current=current, now=now)
+                else:
+                    t = await self._decide(inc, inc.wave, current, AlertStatus.EXPIRED, now)
+            except Conflict:
+                return False  # someone has the incident (the table refuses the policy)
             if t is None:
                 return False
             if await self._commit(t):
@@ -227,11 +234,9 @@ class Escalation:
 
 
 def _may_start(inc: Incident) -> bool:
-    """Open, or the priority rose above the one the policy last ran at (alerting, or
-    escalated and not taken by the control room)."""
+    """Open, or the priority rose above the one the policy last ran at and nobody has the
+    incident yet (the table: alerting, or escalated and not taken by the control room)."""
     if inc.status is IncidentStatus.OPEN:
         return True
     rose = inc.policy_priority is None or inc.priority.higher_than(inc.policy_priority)
-    if inc.status is IncidentStatus.ALERTING:
-        return rose
-    return inc.status is IncidentStatus.ESCALATED and inc.taken_by is None and rose
+    return rose and incident_allows(inc, Action.WAVE)

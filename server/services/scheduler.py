@@ -1,29 +1,34 @@
-"""Timers for escalation steps: an APScheduler date job per step, and a sweep as safety net."""
+"""Escalation steps on the Timer port: one timer per incident's next step, and a sweep."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-from ..ports import Clock, Store
+from ..ports import Clock, Store, Timer
 
 log = logging.getLogger(__name__)
 
 StepRunner = Callable[[str, int], Awaitable[object]]
 Repair = Callable[[], Awaitable[object]]
+SWEEP = "sweep"
+
+
+def step_key(incident_id: str) -> str:
+    """The timer key of an incident's next step: one per incident, so re-arming replaces."""
+    return f"step:{incident_id}"
 
 
 class StepScheduler:
-    """Fires each step at its deadline; the sweep claims any step a timer missed."""
+    """Fires each step at its deadline; the sweep claims any step a timer missed (another
+    instance's, one lost in a restart). Both may fire for one step: run_step is guarded."""
 
-    def __init__(self, store: Store, clock: Clock, sweep_s: float) -> None:
-        self._store, self._clock, self._sweep_s = store, clock, sweep_s
+    def __init__(self, store: Store, clock: Clock, timer: Timer, sweep_s: float) -> None:
+        self._store, self._clock, self._timer, self._sweep_s = store, clock, timer, sweep_s
         self._runner: StepRunner | None = None
         self._repair: Repair | None = None
-        self._scheduler: AsyncIOScheduler | None = None
         self.last_due = 0
 
     def bind(self, runner: StepRunner, repair: Repair | None = None) -> None:
@@ -32,29 +37,24 @@ class StepScheduler:
 
     async def start(self) -> None:
         """Start timers (inside the running loop), re-arm persisted steps, sweep at once."""
-        self._scheduler = AsyncIOScheduler(timezone=UTC)
-        self._scheduler.start()
-        self._scheduler.add_job(self.sweep, "interval", seconds=self._sweep_s, id="sweep",
-                                coalesce=True, max_instances=1, misfire_grace_time=None,
-                                replace_existing=True)
+        self._timer.start()
+        self._timer.every(SWEEP, self._sweep_s, self.sweep)
         for incident_id, seq, when in await self._store.pending_steps():
             self.arm(incident_id, seq, when)
         await self.sweep()
 
     def shutdown(self) -> None:
         """Stop all timers; persisted deadlines survive for the next start."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        self._timer.shutdown()
 
     def arm(self, incident_id: str, seq: int, when: datetime) -> None:
         """Run step `seq` of the incident at `when` (replacing an older timer for it)."""
-        if self._scheduler is None:
-            return  # not started (CLI import, tests without timers): the sweep covers it
-        # misfire_grace_time=None: a stalled loop runs the job late instead of dropping it.
-        self._scheduler.add_job(self._run, "date", run_date=when, args=(incident_id, seq),
-                                id=f"step:{incident_id}", replace_existing=True,
-                                coalesce=True, max_instances=1, misfire_grace_time=None)
+        self._timer.at(step_key(incident_id), when, functools.partial(self._run, incident_id,
+                                                                      seq))
+
+    def disarm(self, incident_id: str) -> None:
+        """The incident has no next step (acknowledged, escalated, resolved)."""
+        self._timer.cancel(step_key(incident_id))
 
     async def _run(self, incident_id: str, seq: int) -> None:
         if self._runner is None:
