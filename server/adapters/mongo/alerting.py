@@ -6,10 +6,14 @@ multi-document change is ordered so that a crash between two writes is harmless 
   incident; then the incident is written under its version guard; then the report gets its
   incident id. A crash in between leaves a report without an incident, which the sweep finds
   (`orphan_reports`) and groups (`attach_report`).
-- transitions: new alerts are inserted first (unreferenced until the guard passes, and
-  removed if it fails); then the incident is written with find_one_and_update on its version
-  (the one atomic claim: one winner per acknowledgement, one performer per step); then
-  updates of existing alerts and the events.
+- transitions: the claim (a guarded update of the incident on its version) records the whole
+  transition on the incident; its alerts and events are then replayed idempotently (see
+  intents.py). The readers below settle a pending transition before they answer: the
+  incident and alert reads every decision starts from (so an acknowledgement never sees a
+  claimed incident with its alert still pending), and the sweep's queries (`due_steps`,
+  `pending_alerts`), which finish what a crashed or cancelled writer left; `open` finishes
+  them all. `events_after` does not: live streams poll it, and a follower finishing a live
+  writer's transition would race it for event ids (a gap every stream then waits out).
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from ...domain.records import Alert, AlertStatus, Delivery, Event, Incident, IncidentStatus, Report
-from ...domain.transitions import IngestPlan, Transition
+from ...domain.transitions import IngestPlan
 from ..codec import from_doc, to_doc
-from .base import MongoBase
+from .intents import PENDING, REPAIR_BATCH, TransitionIntents
 
 MAX_GROUP_ATTEMPTS = 10
 
@@ -35,8 +39,14 @@ def _doc(obj: Any) -> dict[str, Any]:
     return doc
 
 
-class AlertingCollections(MongoBase):
+class AlertingCollections(TransitionIntents):
     """Reports, incidents (versioned), alerts, deliveries and the event log."""
+
+    async def open(self) -> None:
+        """Indexes, then finish every transition a dead process left half applied."""
+        await super().open()
+        while await self.repair_transitions(force=True) == REPAIR_BATCH:
+            pass
 
     async def _add_events(self, events: Sequence[Event]) -> None:
         for e in events:
@@ -108,27 +118,6 @@ class AlertingCollections(MongoBase):
                 100).to_list(None)
         return [from_doc(Report, d) for d in docs]
 
-    async def commit_transition(self, t: Transition) -> bool:
-        """Apply if the stored version equals t.incident.version (the atomic claim)."""
-        ids = [a.id for a in t.alerts]
-        known = {d["_id"] async for d in self.col("alerts").find({"_id": {"$in": ids}},
-                                                                  {"_id": 1})}
-        fresh = [a for a in t.alerts if a.id not in known]
-        if fresh:
-            await self.col("alerts").insert_many([_doc(a) for a in fresh])
-        new = replace(t.incident, version=t.incident.version + 1)
-        won = await self.col("incidents").find_one_and_update(
-            {"_id": new.id, "version": t.incident.version}, {"$set": _doc(new)})
-        if won is None:
-            if fresh:
-                await self.col("alerts").delete_many({"_id": {"$in": [a.id for a in fresh]}})
-            return False
-        for a in t.alerts:
-            if a.id in known:
-                await self.col("alerts").replace_one({"_id": a.id}, _doc(a))
-        await self._add_events(t.events)
-        return True
-
     async def get_report(self, rid: str) -> Report | None:
         """One report."""
         doc = await self.col("reports").find_one({"_id": rid})
@@ -156,7 +145,11 @@ class AlertingCollections(MongoBase):
     async def get_incident(self, iid: str) -> Incident | None:
         """One incident."""
         doc = await self.col("incidents").find_one({"_id": iid})
-        return None if doc is None else from_doc(Incident, doc)
+        if doc is None:
+            return None
+        if "intent" in doc:   # its fields are claimed already; its alerts must be too
+            await self._settle(iid, doc["intent"])
+        return from_doc(Incident, doc)
 
     async def list_incidents(self, *, status: str | None = None, priority: str | None = None,
                              neighbourhood_id: str | None = None, since: datetime | None = None,
@@ -176,6 +169,7 @@ class AlertingCollections(MongoBase):
 
     async def due_steps(self, now: datetime, limit: int = 500) -> list[tuple[str, int]]:
         """(incident id, step_seq) of every step whose deadline has passed."""
+        await self.repair_transitions()   # the sweep calls this: finish what a crash left
         docs = await self.col("incidents").find(
             {"next_step_at": {"$ne": None, "$lte": now.timestamp()}},
             {"step_seq": 1}).sort("next_step_at", 1).limit(limit).to_list(None)
@@ -183,30 +177,42 @@ class AlertingCollections(MongoBase):
 
     async def pending_steps(self) -> list[tuple[str, int, datetime]]:
         """Every scheduled step."""
+        await self.repair_transitions()
         docs = await self.col("incidents").find({"next_step_at": {"$ne": None}}).to_list(None)
         found = [from_doc(Incident, d) for d in docs]
         return [(i.id, i.step_seq, i.next_step_at) for i in found if i.next_step_at]
 
     async def escalation_queue(self) -> list[Incident]:
         """Escalated incidents not yet taken, oldest first."""
+        await self.repair_transitions()
         docs = await self.col("incidents").find(
             {"status": IncidentStatus.ESCALATED.value, "taken_by": None}).sort(
                 [("escalated_at", 1), ("_id", 1)]).to_list(None)
         return [from_doc(Incident, d) for d in docs]
 
     async def get_alert(self, aid: str) -> Alert | None:
-        """One alert."""
+        """One alert, as its incident's last claimed transition left it."""
         doc = await self.col("alerts").find_one({"_id": aid})
+        # The alert's incident, or (a new alert not written yet) the incident whose pending
+        # transition creates it.
+        owner = ({"_id": doc["incident_id"]} if doc is not None
+                 else {"intent.alerts._id": aid})
+        pending = await self.col("incidents").find_one({**PENDING, **owner}, {"intent": 1})
+        if pending is not None:
+            await self._settle(pending["_id"], pending["intent"])
+            doc = await self.col("alerts").find_one({"_id": aid})
         return None if doc is None else from_doc(Alert, doc)
 
     async def list_alerts(self, incident_id: str) -> list[Alert]:
         """An incident's alerts, oldest first."""
+        await self.settle_incident(incident_id)
         docs = await self.col("alerts").find({"incident_id": incident_id}).sort(
             "_id", 1).to_list(None)
         return [from_doc(Alert, d) for d in docs]
 
     async def open_alerts_for(self, officer_id: str) -> list[Alert]:
         """Pending alerts sent to this officer."""
+        await self.repair_transitions()
         docs = await self.col("alerts").find(
             {"recipients": officer_id, "status": AlertStatus.PENDING.value}).sort(
                 "_id", 1).to_list(None)
@@ -214,6 +220,7 @@ class AlertingCollections(MongoBase):
 
     async def pending_alerts(self, limit: int = 200) -> list[Alert]:
         """Alerts still waiting for an acknowledgement, oldest first."""
+        await self.repair_transitions()   # the sweep's redelivery reads this
         docs = await self.col("alerts").find({"status": AlertStatus.PENDING.value}).sort(
             "_id", 1).limit(limit).to_list(None)
         return [from_doc(Alert, d) for d in docs]
