@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from . import yamlio
 from .domain.escalation import DEFAULT_POLICY, Policy, PolicyError, parse_policy
 from .domain.triage import RulesError, TriageRules, compile_rules
 from .settings import Settings, SettingsError
@@ -19,7 +20,7 @@ def load_policy(path: Path | None) -> Policy:
     if path is None:
         return parse_policy(DEFAULT_POLICY)
     try:
-        return parse_policy(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        return parse_policy(yamlio.safe_load(path.read_text(encoding="utf-8")) or {})
     except (PolicyError, yaml.YAMLError, OSError) as exc:
         raise SettingsError(f"BLUELIGHT_POLICY_FILE {path}: {exc}") from None
 
@@ -28,7 +29,7 @@ def load_triage_rules(path: Path | None) -> TriageRules:
     """The triage rules (the shipped file by default); SettingsError if malformed."""
     source = path or DEFAULT_TRIAGE_RULES
     try:
-        return compile_rules(yaml.safe_load(source.read_text(encoding="utf-8")) or {})
+        return compile_rules(yamlio.safe_load(source.read_text(encoding="utf-8")) or {})
     except (RulesError, yaml.YAMLError, OSError) as exc:
         raise SettingsError(f"triage rules {source}: {exc}") from None
 
@@ -50,7 +51,7 @@ def load_reply_templates(path: Path | None) -> dict[str, str]:
     """The reply templates (the shipped ones without a file); SettingsError if malformed."""
     source = path or DEFAULT_REPLY_TEMPLATES
     try:
-        doc = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        doc = yamlio.safe_load(source.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SettingsError(f"reply templates {source}: {exc}") from None
     templates = doc.get("templates") if isinstance(doc, dict) else None
@@ -67,7 +68,7 @@ def load_receipt(path: Path | None, templates: dict[str, str]) -> str | None:
     templates file), or None: the force has not turned it on."""
     source = path or DEFAULT_REPLY_TEMPLATES
     try:
-        doc = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        doc = yamlio.safe_load(source.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SettingsError(f"reply templates {source}: {exc}") from None
     receipt = doc.get("receipt") if isinstance(doc, dict) else None

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from .. import yamlio
 from ..domain.errors import FieldError, ValidationFailed
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -25,7 +25,7 @@ _REQUIRED = re.compile(r"'(.+?)' is a required property")
 def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
     """The parsed spec (cached: it is read once per process)."""
     with path.open(encoding="utf-8") as f:
-        spec: dict[str, Any] = yaml.safe_load(f)
+        spec: dict[str, Any] = yamlio.safe_load(f)
     return spec
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from .. import yamlio
 from ..ports import Clock, CursorStore
 from ..services.audit import AuditLog
 from ..services.intake import Intake, Interest
@@ -168,7 +169,7 @@ def load(path: Path | None, env: Mapping[str, str]) -> list[SourceConfig]:
     if path is None:
         return []
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SourcesError(f"{path}: {exc}") from None
     try:
