@@ -77,10 +77,5 @@ class DeviceInUse(Conflict):
                          "session", code="device_in_use")
 
 
-def field_errors(*pairs: tuple[str, str]) -> list[FieldError]:
-    """Build a list of FieldError from (field, message) pairs."""
-    return [FieldError(f, m) for f, m in pairs]
-
-
 class ReplyFailed(Exception):
     """A network would not take a reply; the message says why, for the control room."""

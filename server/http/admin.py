@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import keys
-from ..security.apikeys import ApiKey
+from ..ports.credentials import ApiKey
 from ..security.hashchain import AuditEntry
 from .auth import principal_of
 from .io import json_response, query_int, read_json

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys
-from .auth import principal_of
+from .auth import principal_of, reads_content
 from .io import json_response, read_optional_json
 from .routing import OFFICER, Route
-from .serialize import alert_json, incident_json, reads_content
+from .serialize import alert_json, incident_json
 
 
 async def my_alerts(request: web.Request) -> web.Response:

@@ -142,3 +142,10 @@ async def _failed(request: web.Request, exc: Unauthorized) -> float:
 def principal_of(request: web.Request) -> Principal:
     """The authenticated caller (set by auth_middleware)."""
     return request[PRINCIPAL]
+
+
+async def reads_content(request: web.Request, what: str, count: int) -> bool:
+    """Whether the caller is shown what the public wrote in `count` items of `what`; the
+    rule and the audit of such a read are the audit service's."""
+    return await request.app[keys.AUDIT].reads_content(principal_of(request), what,
+                                                       request.remote, count)

@@ -10,11 +10,11 @@ from .. import keys
 from ..domain.errors import NotFound
 from ..domain.records import Event, IncidentStatus, Outcome, Priority
 from ..domain.times import parse_time
-from .auth import principal_of
+from .auth import principal_of, reads_content
 from .io import json_response, query_choice, query_int, read_json, read_optional_json
 from .replies import reply_json
 from .routing import CONTROL, Route
-from .serialize import alert_json, event_json, incident_json, reads_content, report_json
+from .serialize import alert_json, event_json, incident_json, report_json
 
 
 async def list_incidents(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .. import keys
 from ..domain.records import Event
-from ..ports import Store
+from ..ports import AlertReads
 from .auth import principal_of
 from .events import HEARTBEAT_EVERY, open_stream, resume_from
 from .io import json_default
@@ -29,7 +29,7 @@ SHOWN = ("status", "priority", "wave", "deadline", "officer_id", "outcome", "rea
 class OfficerView:
     """Which events concern one officer: remembered per stream, looked up once per alert."""
 
-    def __init__(self, store: Store, officer_id: str) -> None:
+    def __init__(self, store: AlertReads, officer_id: str) -> None:
         self._store, self._me = store, officer_id
         self._alerts: dict[str, bool] = {}      # alert id -> sent to me
         self._incidents: dict[str, bool] = {}   # incident id -> an alert of it was sent to me

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
@@ -44,13 +45,49 @@ def problem(status: int, code: str, detail: str, *, title: str | None = None,
                         headers=headers)
 
 
-def _from_http(exc: web.HTTPException) -> web.Response:
+INTERNAL = "an internal error occurred; it has been logged"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What an exception means to a client: status, stable code, detail, field errors."""
+
+    status: int
+    code: str
+    detail: str
+    title: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    headers: dict[str, str] | None = None
+
+    def response(self) -> web.Response:
+        """As a problem+json response."""
+        return problem(self.status, self.code, self.detail, title=self.title,
+                       errors=self.errors, headers=self.headers)
+
+
+def _from_http(exc: web.HTTPException) -> Problem:
     headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
     detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
     if exc.status == 405:
         detail = f"method not allowed; allowed: {exc.headers.get('Allow', '')}"
-    return problem(exc.status, HTTP_CODES.get(exc.status, f"http_{exc.status}"), detail,
+    return Problem(exc.status, HTTP_CODES.get(exc.status, f"http_{exc.status}"), detail,
                    headers=headers)
+
+
+def problem_of(exc: Exception) -> Problem:
+    """The one map from an exception to what the client is told. Whole requests (the
+    middleware below) and each item of a batch (http/reports.py) both answer through it,
+    so a code means the same wherever it appears. Anything unexpected is a 500 `internal`
+    whose detail says nothing of the cause (the caller logs it)."""
+    if isinstance(exc, DomainError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if (wait := getattr(exc, "retry_after_s", None)) is not None:
+            headers = {"Retry-After": str(wait)}
+        return Problem(exc.status, exc.code, exc.detail, title=exc.title, headers=headers,
+                       errors=[{"field": e.field, "message": e.message} for e in exc.errors])
+    if isinstance(exc, web.HTTPException) and exc.status >= 400:
+        return _from_http(exc)
+    return Problem(500, "internal", INTERNAL)
 
 
 @web.middleware
@@ -58,16 +95,12 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Turn every error into problem+json; never leak a stack trace to the client."""
     try:
         return await handler(request)
-    except DomainError as exc:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if (wait := getattr(exc, "retry_after_s", None)) is not None:
-            headers = {"Retry-After": str(wait)}
-        return problem(exc.status, exc.code, exc.detail, title=exc.title, headers=headers,
-                       errors=[{"field": e.field, "message": e.message} for e in exc.errors])
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _from_http(exc)
-    except Exception:
+        return problem_of(exc).response()
+    except DomainError as exc:
+        return problem_of(exc).response()
+    except Exception as exc:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem(500, "internal", "an internal error occurred; it has been logged")
+        return problem_of(exc).response()

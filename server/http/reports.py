@@ -14,7 +14,7 @@ from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..domain.sources import normalise_source
 from ..domain.times import parse_time
 from ..services.reports import Ingested
-from .auth import principal_of
+from .auth import principal_of, reads_content
 from .io import (
     NonFiniteNumber,
     UnsupportedMediaType,
@@ -26,8 +26,9 @@ from .io import (
     read_body,
     read_json,
 )
+from .problem import problem_of
 from .routing import CONTROL, INGEST, Route
-from .serialize import reads_content, report_json
+from .serialize import report_json
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +121,10 @@ async def _batch_items(request: web.Request) -> list[Any]:
     return items
 
 
-def _rejected(index: int, exc: DomainError) -> dict[str, Any]:
-    return {"index": index, "status": exc.status, "code": exc.code, "detail": exc.detail,
-            "errors": [{"field": e.field, "message": e.message} for e in exc.errors]}
+def _rejected(index: int, exc: Exception) -> dict[str, Any]:
+    found = problem_of(exc)
+    return {"index": index, "status": found.status, "code": found.code,
+            "detail": found.detail, "errors": found.errors}
 
 
 async def post_batch(request: web.Request) -> web.Response:
@@ -134,17 +136,12 @@ async def post_batch(request: web.Request) -> web.Response:
             if isinstance(item, _Unreadable):
                 raise item.error
             done = await _ingest_one(request, item)
-        except DomainError as exc:
+        except Exception as exc:
+            # A fault on one item must not lose the others: report it, keep going.
+            if not isinstance(exc, DomainError):
+                log.exception("batch item %d failed", index)
             counts["rejected"] += 1
             results.append(_rejected(index, exc))
-            continue
-        except Exception:
-            # A fault on one item must not lose the others: report it, keep going.
-            log.exception("batch item %d failed", index)
-            counts["rejected"] += 1
-            results.append({"index": index, "status": 500, "code": "internal",
-                            "detail": "this item could not be stored; it was logged",
-                            "errors": []})
             continue
         counts["created" if done.created else "duplicate"] += 1
         results.append({"index": index, "status": 201 if done.created else 200,

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
-from .. import keys
-from ..domain.model import Role
 from ..domain.records import Alert, Delivery, Event, Incident, Report
-from .auth import principal_of
 
 
 def report_json(r: Report, *, content: bool = True) -> dict[str, Any]:
@@ -77,14 +72,3 @@ def event_json(e: Event) -> dict[str, Any]:
     return {"id": e.id, "kind": e.kind, "at": e.at, "incident_id": e.incident_id,
             "alert_id": e.alert_id, "actor": e.actor, "data": e.data}
 
-
-async def reads_content(request: web.Request, what: str, count: int) -> bool:
-    """True if the caller's role sees what the public wrote; such a read by a person is
-    audited (admins and connectors never see it)."""
-    principal = principal_of(request)
-    if principal.role not in (Role.CONTROL_ROOM, Role.OFFICER):
-        return False
-    if count:
-        await request.app[keys.AUDIT].record(principal, "read_report_content", what,
-                                             request.remote, {"items": count})
-    return True

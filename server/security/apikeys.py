@@ -13,9 +13,8 @@ import hmac
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
 
 from cryptography.fernet import Fernet
 
@@ -23,40 +22,10 @@ from ..auth import Unauthorized
 from ..domain.errors import NotFound
 from ..domain.model import Principal, Role
 from ..domain.sources import normalise_source
+from ..ports.credentials import ApiKey, ApiKeyStore
 
 PREFIX = "blk"
 CACHE_S = 5.0  # a revoked key stops working on every instance within this long
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """A connector's credentials, as stored (no plaintext)."""
-
-    id: str
-    name: str
-    key_hash: str
-    signing_secret_enc: str
-    created_at: datetime
-    created_by: str
-    role: str = Role.INGEST.value
-    revoked_at: datetime | None = None
-    sources: tuple[str, ...] = ()  # normalised source names it may write; empty: any
-
-
-class ApiKeyStore(Protocol):
-    """The part of the store that keeps API keys."""
-
-    async def put_api_key(self, key: ApiKey) -> None:
-        """Insert or replace a key."""
-        ...
-
-    async def get_api_key(self, kid: str) -> ApiKey | None:
-        """One key."""
-        ...
-
-    async def list_api_keys(self) -> list[ApiKey]:
-        """All keys, oldest first."""
-        ...
 
 
 def _hash(plaintext: str) -> str:

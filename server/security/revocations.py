@@ -12,25 +12,13 @@ import re
 import time
 from collections import OrderedDict
 from datetime import datetime
-from typing import Protocol
 
 from ..domain.errors import FieldError, ValidationFailed
+from ..ports.credentials import RevocationStore
 
 CACHE_S = 5.0          # a revocation reaches every instance within this long
 CACHE_SIZE = 10_000    # token ids remembered per process (checked once per CACHE_S each)
 TOKEN_ID = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
-
-
-class RevocationStore(Protocol):
-    """The part of the store that keeps revoked token ids."""
-
-    async def revoke_token(self, token_id: str, by: str, now: datetime) -> bool:
-        """Record a revocation; False if it was already revoked."""
-        ...
-
-    async def token_revoked(self, token_id: str) -> bool:
-        """True once `token_id` has been revoked."""
-        ...
 
 
 def check_token_id(token_id: str) -> str:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.model import Principal
-from ..ports import Clock, Store
+from ..domain.visibility import sees_content
+from ..ports import AuditStore, Clock
 from ..security.hashchain import AuditEntry, verify
 
 
 class AuditLog:
     """Appends hash-chained entries; `verify_chain` finds any edited or deleted entry."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: AuditStore, clock: Clock) -> None:
         self._store, self._clock = store, clock
 
     async def record(self, who: Principal | None, action: str, target: str, ip: str | None,
@@ -22,6 +23,16 @@ class AuditLog:
             seq=0, at=self._clock.now(), actor=who.sub if who else "anonymous",
             role=who.role.value if who else "none", action=action, target=target, ip=ip,
             detail=detail or {}))
+
+    async def reads_content(self, who: Principal, what: str, ip: str | None,
+                            count: int) -> bool:
+        """True if `who` sees what the public wrote in the `count` items of `what` (a path);
+        such a read is recorded first, so nothing is shown that the log does not hold."""
+        if not sees_content(who):
+            return False
+        if count:
+            await self.record(who, "read_report_content", what, ip, {"items": count})
+        return True
 
     async def head(self) -> AuditEntry | None:
         """The newest entry."""

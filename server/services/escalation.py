@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ..domain import steps
 from ..domain.errors import Busy, Conflict, NotFound
@@ -13,7 +14,7 @@ from ..domain.lifecycle import Action, incident_allows
 from ..domain.model import OfficerStatus
 from ..domain.records import Alert, AlertStatus, Incident, IncidentStatus, Outcome
 from ..domain.transitions import Transition
-from ..ports import Clock, Store
+from ..ports import AlertReads, Clock, IncidentReads, OfficerStore, TransitionStore
 from .feed import EventFeed
 from .geofence import GeofenceService
 from .notify import Notifier
@@ -26,11 +27,17 @@ MAX_ATTEMPTS = 8  # re-reads after losing a version race before giving up to the
 ASSIGNMENT_ACK = timedelta(minutes=2)
 
 
+class EscalationStore(TransitionStore, IncidentReads, AlertReads, OfficerStore, Protocol):
+    """What escalation reads and writes: incidents and alerts, read and then committed as
+    one versioned transition, and the officers it dispatches and marks committed."""
+
+
 class Escalation:
     """Applies the policy's decisions; every change is a guarded, versioned transition."""
 
-    def __init__(self, store: Store, policy: Policy, notifier: Notifier, geofence: GeofenceService,
-                 clock: Clock, scheduler: StepScheduler, feed: EventFeed) -> None:
+    def __init__(self, store: EscalationStore, policy: Policy, notifier: Notifier,
+                 geofence: GeofenceService, clock: Clock, scheduler: StepScheduler,
+                 feed: EventFeed) -> None:
         self._store, self._policy, self._notifier = store, policy, notifier
         self._geofence, self._clock, self._feed = geofence, clock, feed
         self._scheduler = scheduler

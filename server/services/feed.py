@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from ..domain.records import Event
-from ..ports import Store
+from ..ports import EventLog
 
 # Event ids come from a counter; with several writers, id n+1 can be committed before id n.
 # A reader waits this long for a missing id before it gives the id up as never coming.
@@ -28,7 +28,7 @@ def contiguous(last: int, batch: Sequence[Event]) -> list[Event]:
 class EventFeed:
     """Reads persisted events in order; `notify()` wakes readers without waiting for a poll."""
 
-    def __init__(self, store: Store, poll_s: float = 0.5) -> None:
+    def __init__(self, store: EventLog, poll_s: float = 0.5) -> None:
         self._store = store
         self._poll_s = poll_s
         # Each notify sets the current event and replaces it, so a reader that took the

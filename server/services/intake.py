@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.sources import normalise_source
-from ..ports import Store
+from ..ports import RedactionStore
 from .geofence import GeofenceService
 from .reports import ReportService
 
@@ -79,7 +79,8 @@ class Kept(enum.Enum):
 class Intake:
     """The use case the sources drive: filter, ingest, and deletions."""
 
-    def __init__(self, reports: ReportService, geofence: GeofenceService, store: Store) -> None:
+    def __init__(self, reports: ReportService, geofence: GeofenceService,
+                 store: RedactionStore) -> None:
         self._reports, self._geofence, self._store = reports, geofence, store
 
     def concerns(self, post: InboundPost, interest: Interest) -> bool:

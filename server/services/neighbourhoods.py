@@ -16,14 +16,14 @@ from ..domain.neighbourhoods import (
     parse_collection,
     parse_feature,
 )
-from ..ports import Store
+from ..ports import NeighbourhoodStore
 from .geofence import GeofenceService
 
 
 class NeighbourhoodService:
     """Validates and stores neighbourhoods and keeps the geofence index in step."""
 
-    def __init__(self, store: Store, geofence: GeofenceService) -> None:
+    def __init__(self, store: NeighbourhoodStore, geofence: GeofenceService) -> None:
         self._store = store
         self._geofence = geofence
 

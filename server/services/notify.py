@@ -7,11 +7,11 @@ import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ..domain.model import Device, Platform
 from ..domain.records import Alert, Delivery, Incident, new_id
-from ..ports import Clock, Push, PushMessage, PushOutcome, Store
+from ..ports import Clock, DeliveryStore, DeviceStore, Push, PushMessage, PushOutcome
 from .tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ def pushable(devices: Sequence[Device]) -> list[Device]:
     return [d for d in devices if d.platform is not Platform.STREAM]
 
 
+class NotifyStore(DeviceStore, DeliveryStore, Protocol):
+    """Whom to push (and which tokens are dead), and the record of each push."""
+
+
 class Notifier:
     """Sends alert, taken and closed pushes in the background and records each delivery.
 
@@ -44,7 +48,7 @@ class Notifier:
     instance, and so at start-up) pushes again to each device of a pending alert that has
     no delivery record, or whose record was left unfinished by a process that died."""
 
-    def __init__(self, store: Store, push: Push, clock: Clock, tasks: TaskSet,
+    def __init__(self, store: NotifyStore, push: Push, clock: Clock, tasks: TaskSet,
                  retry: RetryPolicy | None = None, stale: timedelta = STALE) -> None:
         self._store, self._push, self._clock, self._tasks = store, push, clock, tasks
         self._retry = retry or RetryPolicy()

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ..domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from ..domain.model import Device, LocationFix, Officer, OfficerProfile, OfficerStatus, Platform
 from ..domain.neighbourhoods import check_id
 from ..domain.records import Event, new_id
-from ..ports import Store
+from ..ports import DeviceStore, EventLog, NeighbourhoodStore, OfficerStore
 
 # Phones' clocks drift; a fix a little in the future is accepted, a far one is a bug.
 MAX_FUTURE_SKEW = timedelta(seconds=60)
 
 
+class OfficerServiceStore(OfficerStore, DeviceStore, NeighbourhoodStore, EventLog, Protocol):
+    """Officers and their devices; neighbourhoods to check a profile against; the event log
+    for what an officer's status or a moved device puts on a timeline."""
+
+
 class OfficerService:
     """Stores officers and what their phones report."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: OfficerServiceStore) -> None:
         self._store = store
 
     async def put(self, profile: OfficerProfile, now: datetime) -> tuple[Officer, bool]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Protocol
 
 from ..domain.allowance import Allowance
 from ..domain.errors import Conflict, DomainError, NotFound, ReplyFailed
 from ..domain.model import Principal, Role
 from ..domain.records import Event, Reply, ReplyStatus, new_id
-from ..ports import Clock, ReplySender, Store
+from ..ports import Clock, EventLog, IncidentReads, ReplySender, ReplyStore
 from .audit import AuditLog
 from .feed import EventFeed
 from .tasks import TaskSet
@@ -28,10 +29,14 @@ class OfficersUseTemplates(DomainError):
     title = "Forbidden"
 
 
+class ReplyServiceStore(IncidentReads, ReplyStore, EventLog, Protocol):
+    """The incident and its posts to answer, the replies made, and their timeline events."""
+
+
 class ReplyService:
     """Sends a reply through the sender of the report's source, and records what happened."""
 
-    def __init__(self, store: Store, senders: Mapping[str, ReplySender],
+    def __init__(self, store: ReplyServiceStore, senders: Mapping[str, ReplySender],
                  templates: Mapping[str, str], audit: AuditLog, feed: EventFeed,
                  clock: Clock, *, allowances: Mapping[str, Allowance] | None = None,
                  receipt: str | None = None, tasks: TaskSet | None = None) -> None:

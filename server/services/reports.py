@@ -21,7 +21,7 @@ from ..domain.sources import normalise_source
 from ..domain.times import parse_time
 from ..domain.transitions import IngestPlan
 from ..domain.triage import PostContext
-from ..ports import Clock, Store
+from ..ports import Clock, IngestStore
 from ..triage.triager import Triager
 from .escalation import Escalation
 from .feed import EventFeed
@@ -46,7 +46,7 @@ class Ingested:
 class ReportService:
     """The ingest use case; one transaction stores the report and groups it."""
 
-    def __init__(self, store: Store, geofence: GeofenceService, triager: Triager,
+    def __init__(self, store: IngestStore, geofence: GeofenceService, triager: Triager,
                  grouping: GroupingRules, escalation: Escalation, feed: EventFeed,
                  clock: Clock) -> None:
         self._store, self._geofence, self._triager = store, geofence, triager

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from ..ports import Clock, Store
+from ..ports import Clock, RedactionStore
 
 log = logging.getLogger(__name__)
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 class Retention:
     """Runs the purge now and then; incidents, counts and timelines are kept."""
 
-    def __init__(self, store: Store, clock: Clock, days: float) -> None:
+    def __init__(self, store: RedactionStore, clock: Clock, days: float) -> None:
         self._store, self._clock, self._keep = store, clock, timedelta(days=days)
 
     async def purge(self) -> int:

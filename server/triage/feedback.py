@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from ..domain.records import Incident, IncidentStatus, Outcome
-from ..ports import Store
+from ..ports import IncidentReads
 from .corpus import Example
 
 PAGE = 200
@@ -13,7 +13,7 @@ PAGE = 200
 LABELS = {Outcome.EMERGENCY: True, Outcome.NOT_AN_EMERGENCY: False}
 
 
-async def _resolved(store: Store) -> AsyncIterator[Incident]:
+async def _resolved(store: IncidentReads) -> AsyncIterator[Incident]:
     before: str | None = None
     while True:
         page = await store.list_incidents(status=IncidentStatus.RESOLVED.value,
@@ -25,7 +25,7 @@ async def _resolved(store: Store) -> AsyncIterator[Incident]:
         before = page[-1].id
 
 
-async def feedback_examples(store: Store) -> AsyncIterator[Example]:
+async def feedback_examples(store: IncidentReads) -> AsyncIterator[Example]:
     """Each report of each incident resolved as emergency / not an emergency, labelled so
     (reports whose text retention or the source removed are skipped)."""
     async for inc in _resolved(store):

@@ -9,7 +9,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from ...domain.records import Incident, Report
-from ...security.apikeys import ApiKey
+from ...ports.credentials import ApiKey
 from ...security.hashchain import AuditEntry, seal
 from ...security.retention import DELETED, PURGED, redact, redact_summary
 from ..codec import from_doc, to_doc

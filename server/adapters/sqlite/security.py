@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from ...domain.records import Incident, Report
-from ...security.apikeys import ApiKey
+from ...ports.credentials import ApiKey
 from ...security.hashchain import AuditEntry, seal
 from ...security.retention import DELETED, PURGED, redact, redact_summary
 from ..codec import from_doc, to_doc
