@@ -163,13 +163,14 @@ async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _geofence_ctx(app: web.Application) -> AsyncIterator[None]:
     geofence = app[keys.GEOFENCE]
-    await geofence.refresh()
+    await geofence.refresh(grid_later=True)   # ready at once; the grid follows in a second
     task = asyncio.create_task(geofence.run(app[keys.SETTINGS].geofence_refresh_s),
                                name="geofence-refresh")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await geofence.close()
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
+from pathlib import Path
 
 import shapely
 
+from server.adapters.sqlite.store import SqliteStore
 from server.domain.geofence import GeofenceIndex, shapes_of
-from tests.conftest import load_boundaries, square
+from server.services.geofence import GeofenceService
+from server.services.neighbourhoods import NeighbourhoodService
+from tests.conftest import eventually, load_boundaries, square
 
 
 def small_index() -> GeofenceIndex:
@@ -92,3 +97,29 @@ def test_areas_far_apart_share_one_index() -> None:
     assert index.locate(45.0, -30.0) is None
     assert index.locate_many([40.75, 51.55, 45.0], [-73.95, -0.15, -30.0]) == [
         "west", "east", None]
+
+
+async def test_start_up_serves_from_the_tree_at_once_and_the_grid_follows(
+        tmp_path: Path) -> None:
+    """Issue 13: the grid (about a second for London's 649 wards) no longer holds back
+    readiness; lookups answer the same before and after it arrives."""
+    store = SqliteStore(tmp_path / "geo.db")
+    await store.open()
+    try:
+        wards = load_boundaries("london_wards_2016.geojson")
+        await NeighbourhoodService(store, GeofenceService(store)).import_collection(
+            wards, id_property="WD13CD", name_property="WD13NM", repair=False,
+            now=datetime.now(UTC))
+        geofence = GeofenceService(store)
+        await geofence.refresh(grid_later=True)
+        assert geofence.index is not None and not geofence.index.gridded
+        before = geofence.locate(51.5007, -0.1246)   # Westminster Bridge, St James's ward
+        assert before is not None
+
+        async def gridded() -> bool:
+            return geofence.index is not None and geofence.index.gridded
+        await eventually(gridded, within=30)
+        assert geofence.locate(51.5007, -0.1246) == before
+        await geofence.close()
+    finally:
+        await store.close()

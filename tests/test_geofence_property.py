@@ -59,3 +59,20 @@ def test_single_lookup_equals_brute_force(name: str, fy: float, fx: float) -> No
     west, south, east, north = shapely.total_bounds(geoms)
     lat, lon = south + fy * (north - south), west + fx * (east - west)
     assert index.locate(lat, lon) == brute_force(name, np.array([lat]), np.array([lon]))[0]
+
+
+def test_the_index_without_its_grid_gives_the_same_answers() -> None:
+    """A restarted server serves from the tree alone until the grid is built (a second for
+    a city): the answers must not change when the grid arrives."""
+    for name in CITIES:
+        gridded = city(name)[0]
+        entries = list(zip(city(name)[1], city(name)[2], strict=True))
+        bare = GeofenceIndex(entries, gridded=False)
+        lats, lons = points(name, 3_000, 11)
+        truth = brute_force(name, lats, lons)
+        assert not bare.gridded and gridded.gridded
+        assert [bare.locate(a, b) for a, b in zip(lats, lons, strict=True)] == truth, name
+        assert bare.locate_many(list(lats), list(lons)) == truth, name
+        full = bare.with_grid()
+        assert full.gridded and not bare.gridded    # a new index: readers of the old one
+        assert full.locate_many(list(lats), list(lons)) == truth, name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -21,9 +22,14 @@ MIN_OVERLAP_M2 = 1.0
 
 
 class GeofenceIndex:
-    """An immutable STRtree over prepared neighbourhood polygons; rebuild it to change it."""
+    """An immutable STRtree over prepared neighbourhood polygons; rebuild it to change it.
 
-    def __init__(self, entries: Sequence[tuple[str, BaseGeometry]]) -> None:
+    The grid that answers most lookups without a polygon test takes about a second for a
+    city's 650 wards: `gridded=False` builds the index without it (lookups query the tree,
+    same answers, slower) so a server can be ready at once, and `with_grid()` adds it."""
+
+    def __init__(self, entries: Sequence[tuple[str, BaseGeometry]], *,
+                 gridded: bool = True) -> None:
         self.ids: list[str] = [nid for nid, _ in entries]
         self._geoms = np.array([g for _, g in entries], dtype=object)
         for g in self._geoms:
@@ -34,12 +40,33 @@ class GeofenceIndex:
         inside = shapely.point_on_surface(self._geoms) if len(entries) else []
         self._inside = {nid: (float(p.y), float(p.x)) for nid, p in zip(self.ids, inside,
                                                                          strict=True)}
-        self._grid = Grid(self._geoms, self._areas, self._tree)
+        self._grid = Grid(self._geoms, self._areas, self._tree) if gridded else None
         self._bounds = (tuple(float(b) for b in shapely.total_bounds(self._geoms))
                         if len(entries) else (0.0, 0.0, 0.0, 0.0))
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def gridded(self) -> bool:
+        """True once the grid is built."""
+        return self._grid is not None
+
+    def with_grid(self) -> GeofenceIndex:
+        """The same index with its grid (self if it has one): a new object, so a reader
+        holding this one is never disturbed."""
+        if self._grid is not None:
+            return self
+        full = copy.copy(self)
+        full._grid = Grid(self._geoms, self._areas, self._tree)
+        return full
+
+    def _by_tree(self, lat: float, lon: float) -> str | None:
+        """Without the grid: the smallest polygon the tree says contains the point."""
+        hits = self._tree.query(shapely.points(lon, lat), predicate="intersects")
+        if len(hits) == 0:
+            return None
+        return self.ids[int(hits[np.argmin(self._areas[hits])])]
 
     def distance_km(self, lat: float, lon: float) -> float | None:
         """Roughly how far (lat, lon) is from the box around every neighbourhood (0 inside
@@ -59,6 +86,8 @@ class GeofenceIndex:
 
     def locate(self, lat: float, lon: float) -> str | None:
         """The id of the smallest neighbourhood containing (lat, lon), or None."""
+        if self._grid is None:
+            return self._by_tree(lat, lon)
         cell = self._grid.cell(lat, lon)
         if cell == OUTSIDE:
             return None
@@ -78,6 +107,8 @@ class GeofenceIndex:
         result: list[str | None] = [None] * n
         if n == 0 or not self.ids:
             return result
+        if self._grid is None:
+            return [self._by_tree(lat, lon) for lat, lon in zip(lats, lons, strict=True)]
         lat_a, lon_a = np.asarray(lats, dtype=float), np.asarray(lons, dtype=float)
         cells = self._grid.cells(lat_a, lon_a)
         answers = np.where(cells >= 0, self._grid.answer[np.maximum(cells, 0)], OUTSIDE)

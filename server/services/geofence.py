@@ -3,52 +3,79 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
 from ..domain.gazetteer import Gazetteer
 from ..domain.geofence import GeofenceIndex, shapes_of
 from ..domain.model import Neighbourhood
-from ..ports import Store
+from ..ports import NeighbourhoodStore
 
 log = logging.getLogger(__name__)
 
 
-def _build(items: Sequence[Neighbourhood]) -> tuple[GeofenceIndex, Gazetteer]:
-    index = GeofenceIndex(shapes_of([(n.id, n.geometry) for n in items]))
+def _build(items: Sequence[Neighbourhood], gridded: bool) -> tuple[GeofenceIndex, Gazetteer]:
+    index = GeofenceIndex(shapes_of([(n.id, n.geometry) for n in items]), gridded=gridded)
     return index, Gazetteer((n.id, (n.name, *n.places)) for n in items)
 
 
 class GeofenceService:
     """Holds the current index; swaps in a rebuilt one whenever the store's version moves."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: NeighbourhoodStore) -> None:
         self._store = store
         self._lock = asyncio.Lock()
         self.index: GeofenceIndex | None = None
         self.gazetteer = Gazetteer([])
         self.names: dict[str, str] = {}
         self.version = -1
+        self._gridding: asyncio.Task[None] | None = None
 
     @property
     def loaded(self) -> bool:
         """True once an index has been built."""
         return self.index is not None
 
-    async def refresh(self) -> bool:
-        """Rebuild if the store changed since the last build; True if rebuilt."""
+    async def refresh(self, *, grid_later: bool = False) -> bool:
+        """Rebuild if the store changed since the last build; True if rebuilt.
+        `grid_later`: serve from a tree-only index at once and add the grid (a second for a
+        city) in the background: start-up uses it so a restarted server is ready at once."""
         async with self._lock:
             version = await self._store.neighbourhoods_version()
             if version == self.version:
                 return False
             items = await self._store.list_neighbourhoods()
             # Building parses and prepares every polygon: keep it off the event loop.
-            index, gazetteer = await asyncio.to_thread(_build, items)
+            index, gazetteer = await asyncio.to_thread(_build, items, not grid_later)
             # One assignment: a reader sees either the old index or the new one.
             self.index, self.gazetteer, self.names, self.version = (
                 index, gazetteer, {n.id: n.name for n in items}, version)
             log.info("geofence index: %d neighbourhoods (version %d)", len(items), version)
+            if not index.gridded:
+                self._cancel_gridding()
+                self._gridding = asyncio.create_task(self._add_grid(index, version),
+                                                     name="geofence-grid")
             return True
+
+    async def _add_grid(self, index: GeofenceIndex, version: int) -> None:
+        full = await asyncio.to_thread(index.with_grid)
+        async with self._lock:
+            if self.version == version:   # not replaced meanwhile by a newer build
+                self.index = full
+                log.info("geofence grid ready (version %d)", version)
+
+    def _cancel_gridding(self) -> None:
+        if self._gridding is not None and not self._gridding.done():
+            self._gridding.cancel()
+
+    async def close(self) -> None:
+        """Stop a grid still being built (the thread finishes on its own; its result is
+        dropped)."""
+        self._cancel_gridding()
+        if self._gridding is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gridding
 
     async def run(self, interval_s: float) -> None:
         """Poll for changes made by other instances until cancelled."""
