@@ -207,6 +207,8 @@ async def test_a_step_both_the_sweep_and_its_timer_fire_for_runs_once(
         return performed
 
     api.app[keys.SCHEDULER].bind(recorded)
+    await timer.advance(0)   # the start-up sweep, run on the timer once the app is up
+    assert timer.fired == ["sweep:start"]
     await neighbourhood(api)
     await officer_on_duty(api, "near", 51.5050, -0.1265)
     await officer_on_duty(api, "far", 51.5300, -0.1265)

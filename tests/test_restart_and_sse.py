@@ -40,7 +40,8 @@ async def test_step_pending_at_stop_is_performed_once_after_restart(
 
     timer = FakeTimer(clock)
     second = await make_api(settings=tuned, clock=clock, timer=timer)
-    assert list(timer.armed()) == ["sweep", f"step:{iid}"]   # re-armed from the store
+    # Re-armed from the store, and the start-up sweep waits its turn on the timer.
+    assert list(timer.armed()) == ["sweep", f"step:{iid}", "sweep:start"]
     await timer.advance(31)
     assert (await timeline(second, iid)).count("alert_sent") == 2
     await timer.advance(50)   # fifty sweeps: the step must not repeat

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 StepRunner = Callable[[str, int], Awaitable[object]]
 Repair = Callable[[], Awaitable[object]]
 SWEEP = "sweep"
+FIRST_SWEEP = "sweep:start"
 SWEEP_CONCURRENCY = 32
 
 
@@ -38,12 +39,15 @@ class StepScheduler:
         self._runner, self._repair = runner, repair
 
     async def start(self) -> None:
-        """Start timers (inside the running loop), re-arm persisted steps, sweep at once."""
+        """Start timers (inside the running loop), re-arm persisted steps, and sweep at once
+        in the background."""
         self._timer.start()
         self._timer.every(SWEEP, self._sweep_s, self.sweep)
         for incident_id, seq, when in await self._store.pending_steps():
             self.arm(incident_id, seq, when)
-        await self.sweep()
+        # The first sweep (whatever fell due while the process was down) runs on the timer,
+        # at once but after start-up: the server is ready while it catches up.
+        self._timer.at(FIRST_SWEEP, self._clock.now(), self.sweep)
 
     def shutdown(self) -> None:
         """Stop all timers; persisted deadlines survive for the next start."""
