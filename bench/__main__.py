@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import dashboard, escalation, geofence, ingest, memory, push_latency, triage
+from . import dashboard, escalation, geofence, ingest, memory, push_latency, surge, triage
 from .common import Result, report
 
 
@@ -16,11 +16,11 @@ def main() -> int:
     parser.add_argument("--no-postgis", action="store_true", help="skip the PostGIS peer")
     parser.add_argument("--only", nargs="*", default=[],
                         choices=["geofence", "ingest", "push", "escalation", "memory",
-                                 "triage", "dashboard"])
+                                 "triage", "dashboard", "surge"])
     args = parser.parse_args()
     tiny = args.tiny
     wanted = set(args.only) or {"geofence", "ingest", "push", "escalation", "memory", "triage",
-                                "dashboard"}
+                                "dashboard", "surge"}
     results: list[Result] = []
     started = time.monotonic()
     if "geofence" in wanted:
@@ -36,6 +36,9 @@ def main() -> int:
         results += escalation.run(alerts=20 if tiny else 1000, timeout_s=1.0 if tiny else 3.0)
     if "triage" in wanted:
         results += triage.run(posts=200 if tiny else 2000, rounds=1 if tiny else 3)
+    if "surge" in wanted:
+        results += surge.run(total=200 if tiny else 10_000, seconds=3 if tiny else 60,
+                             probes=3 if tiny else 20)
     if "dashboard" in wanted:
         results += dashboard.run(open_n=50 if tiny else 1000, probes=2 if tiny else 10)
     if "memory" in wanted:
