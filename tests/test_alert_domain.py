@@ -222,3 +222,14 @@ async def test_event_feed_gives_up_on_an_id_that_never_comes(
             if 3 in got:
                 break
     assert got == [1, 3]
+
+
+def test_the_incident_remembers_who_its_latest_alert_went_to() -> None:
+    """The control room's queue shows who was alerted, and still does once it escalates."""
+    inc, alert = alerting_incident()
+    assert inc.alerted == ("a", "b") == alert.recipients  # type: ignore[attr-defined]
+    escalated = steps.apply_decision(inc, EscalateToControlRoom("nobody answered"),  # type: ignore[arg-type]
+                                     current=alert, now=T0)  # type: ignore[arg-type]
+    assert escalated is not None and escalated.incident.alerted == ("a", "b")
+    sent = steps.assign(escalated.incident, None, "c", "op1", T0 + timedelta(minutes=2), T0)
+    assert sent.incident.alerted == ("c",)

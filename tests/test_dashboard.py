@@ -71,7 +71,7 @@ async def test_sign_in_by_link_and_an_incident_appears_live(make_api: ApiFactory
     await report(api, "he has a knife and he's chasing people, help", "d1")
     row = page.get_by_role("row", name=re.compile(r"P1 violence he has a knife"))
     await expect(row).to_be_visible()
-    await expect(row).to_contain_text("alerting")
+    await expect(row).to_contain_text("alerting; alerted near")   # who was alerted
     await shot(page, "dashboard-queue")
     await row.click()
     await expect(page.get_by_role("heading", name=re.compile("Incident .* P1 violence"))

@@ -159,6 +159,9 @@ class Incident:
     wave: int = 0
     policy_priority: Priority | None = None
     current_alert_id: str | None = None
+    # Who the latest alert (a wave or an assignment) went to: kept after it closes, so the
+    # control room sees who was alerted and did not answer.
+    alerted: tuple[str, ...] = ()
     next_step_at: datetime | None = None
     step_seq: int = 0
     acknowledged_by: str | None = None

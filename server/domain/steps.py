@@ -52,7 +52,8 @@ def apply_decision(inc: Incident, decision: Decision, *, current: Alert | None, 
                       status=AlertStatus.PENDING, created_at=now, deadline=decision.deadline)
         new = replace(inc, status=incident_after(inc, Action.WAVE), wave=decision.wave,
                       policy_priority=inc.priority, current_alert_id=alert.id,
-                      next_step_at=decision.deadline, step_seq=inc.step_seq + 1, updated_at=now)
+                      alerted=alert.recipients, next_step_at=decision.deadline,
+                      step_seq=inc.step_seq + 1, updated_at=now)
         events += [_event("wave_skipped", new, now, wave=w) for w in decision.skipped]
         events.append(_event("alert_sent", new, now, alert_id=alert.id, wave=decision.wave,
                              recipients=[{"officer_id": p.officer_id, "distance_m": p.distance_m,
@@ -130,7 +131,7 @@ def assign(inc: Incident, current: Alert | None, officer_id: str, operator: str,
                   priority=inc.priority, recipients=(officer_id,), status=AlertStatus.PENDING,
                   created_at=now, deadline=ack_deadline)
     new = replace(inc, status=status, assigned_to=officer_id,
-                  current_alert_id=alert.id, next_step_at=ack_deadline,
+                  current_alert_id=alert.id, alerted=alert.recipients, next_step_at=ack_deadline,
                   step_seq=inc.step_seq + 1, updated_at=now)
     events = [_event("alert_cancelled", new, now, alert_id=a.id) for a in closed]
     events.append(_event("assigned", new, now, actor=operator, alert_id=alert.id,

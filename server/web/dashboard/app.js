@@ -132,7 +132,7 @@ function button(parent, label, handler) {
 const rowCache = new Map();
 
 function rowKey(inc) {
-  return [inc.priority, inc.status, inc.taken_by, inc.assigned_to, inc.category,
+  return [inc.priority, inc.status, inc.taken_by, inc.assigned_to, inc.alerted, inc.category,
     inc.neighbourhood_id, inc.summary, inc.report_count, inc.first_seen_at, inc.next_step_at,
     inc.id === state.selected].join("\u0001");
 }
@@ -177,8 +177,10 @@ function buildRow(inc) {
   if (inc.status === "escalated") tr.classList.add("escalated");
   if (inc.id === state.selected) tr.classList.add("selected");
   cell(tr, inc.priority, `prio ${inc.priority}`);
+  const alerted = (inc.alerted || []).join(", ");
   cell(tr, inc.status + (inc.taken_by ? ` (taken by ${inc.taken_by})` : "")
-    + (inc.assigned_to ? ` (assigned to ${inc.assigned_to})` : ""));
+    + (inc.assigned_to ? ` (assigned to ${inc.assigned_to})` : "")
+    + (alerted && !inc.assigned_to && inc.status !== "acknowledged" ? `; alerted ${alerted}` : ""));
   cell(tr, inc.category);
   cell(tr, inc.neighbourhood_id || "unplaced");
   cell(tr, inc.summary || "", "summary");
