@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
 
 from .domain.errors import DomainError
 from .domain.model import Principal, Role
 from .domain.sources import normalise_source
+from .security.tokencache import TokenCache
 
 ISSUER = "bluelight"
 ALGORITHM = "HS256"
@@ -78,6 +79,7 @@ class TokenVerifier:
     def __init__(self, secret: str, *, leeway_s: int = 30) -> None:
         self._secret = secret
         self._leeway = leeway_s
+        self._verified = TokenCache()
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -89,6 +91,13 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; Unauthorized with the reason otherwise."""
+        found = self._verified.get(token)
+        if found is None:
+            found, claims = self._check(token)
+            self._verified.put(token, found, claims)
+        return found
+
+    def _check(self, token: str) -> tuple[Principal, dict[str, Any]]:
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
                                 leeway=self._leeway,
@@ -114,4 +123,4 @@ class TokenVerifier:
         jti = claims.get("jti")
         return Principal(sub=sub, role=role,
                          sources=None if bound is None else frozenset(bound), session=sid,
-                         token_id=jti if isinstance(jti, str) and jti else None)
+                         token_id=jti if isinstance(jti, str) and jti else None), claims

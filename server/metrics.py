@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from .domain.records import AlertStatus, Report
 from .domain.transitions import IngestPlan, Transition
-from .ports import Store
+from .ports import IngestItem, Store, Stored
 
 FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 HUMAN = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600)
@@ -49,6 +49,16 @@ class Metrics:
                                   "HTTP request latency by route, method and status",
                                   ["route", "method", "status"], buckets=FAST, registry=r)
         self.sse_clients = Gauge("bluelight_sse_clients", "Open event streams", registry=r)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """metric.labels(*labels), remembered: labels() takes a lock and builds a key
+        each time, several times per ingested post."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def watch(self, read: Callable[[], Iterator[GaugeMetricFamily]]) -> None:
         """Add gauges computed at scrape time."""
@@ -58,13 +68,13 @@ class Metrics:
         if plan is None:
             self.duplicates.inc()
             return
-        self.reports.labels(report.source, report.triage.band.value).inc()
+        self.child(self.reports, report.source, report.triage.band.value).inc()
         for event in plan.events:
-            self.events.labels(event.kind).inc()
+            self.child(self.events, event.kind).inc()
 
     def committed(self, t: Transition) -> None:
         for event in t.events:
-            self.events.labels(event.kind).inc()
+            self.child(self.events, event.kind).inc()
         for alert in t.alerts:
             if alert.status is AlertStatus.ACKNOWLEDGED and alert.acknowledged_at and any(
                     e.kind == "acknowledged" and e.alert_id == alert.id for e in t.events):
@@ -107,16 +117,29 @@ class MeteredStore:
         try:
             stored, incident, plan = await self._inner.ingest_report(report, *args, **kwargs)
         finally:
-            self._metrics.store.labels("ingest_report").observe(time.perf_counter() - started)
+            self._metrics.child(self._metrics.store, "ingest_report").observe(
+                time.perf_counter() - started)
         self._metrics.ingested(report, plan)
         return stored, incident, plan
+
+    async def ingest_reports(self, items: Sequence[IngestItem]) -> list[Stored | Exception]:
+        started = time.perf_counter()
+        try:
+            outcomes = await self._inner.ingest_reports(items)
+        finally:
+            self._metrics.child(self._metrics.store, "ingest_reports").observe(
+                time.perf_counter() - started)
+        for item, done in zip(items, outcomes, strict=True):
+            if not isinstance(done, Exception):
+                self._metrics.ingested(item.report, done[2])
+        return outcomes
 
     async def commit_transition(self, t: Transition) -> bool:
         started = time.perf_counter()
         try:
             ok = await self._inner.commit_transition(t)
         finally:
-            self._metrics.store.labels("commit_transition").observe(
+            self._metrics.child(self._metrics.store, "commit_transition").observe(
                 time.perf_counter() - started)
         if ok:
             self._metrics.committed(t)

@@ -126,6 +126,7 @@ async def test_one_step_run_concurrently_is_done_exactly_once(
     performed = await asyncio.gather(*(escalation.run_step(iid, inc.step_seq)
                                        for _ in range(8)))
     assert performed.count(True) == 1, performed
+    await api.app[keys.TASKS].idle()   # the pushes wave 2 started are recorded
     d = await detail(api, iid)
     assert [(a["wave"], a["status"]) for a in d["alerts"]] == [(1, "expired"), (2, "pending")]
     kinds = [e["kind"] for e in d["timeline"]]
@@ -137,4 +138,5 @@ async def test_one_step_run_concurrently_is_done_exactly_once(
     clock.at = after.next_step_at + timedelta(seconds=1)
     stale = await asyncio.gather(*(escalation.run_step(iid, inc.step_seq) for _ in range(4)))
     assert stale == [False] * 4
+    await api.app[keys.TASKS].idle()
     assert await detail(api, iid) == d

@@ -20,7 +20,7 @@ from server.domain.records import (
     Triage,
 )
 from server.domain.transitions import IngestPlan, Transition
-from server.ports import Store
+from server.ports import IngestItem, Store
 from tests.test_store_contract import T0
 
 
@@ -198,3 +198,34 @@ async def test_find_reports_newest_first_by_source_and_time(store: Store) -> Non
     assert [r.id for r in rest] == ["rep_0a"]
     recent = await store.find_reports(since=T0 + timedelta(seconds=2))
     assert [r.id for r in recent] == ["rep_3d", "rep_2c"]
+
+
+async def test_a_batch_stores_as_its_posts_would_one_by_one(store: Store) -> None:
+    window = T0 - timedelta(minutes=15)
+    first = report("a")
+    await store.ingest_report(first, window, new_plan(first))   # stored before the batch
+    posts = [report("b"), report("c", nid="n2"), replace(report("b"), id="rep_b2"),
+             report("d"), replace(report("a"), id="rep_a2"), report("e", nid="n2")]
+
+    def refuse(_: list[Incident]) -> IngestPlan:
+        raise ValueError("this post cannot be grouped")
+
+    items = [IngestItem(p, window, new_plan(p)) for p in posts]
+    items.insert(3, IngestItem(report("bad"), window, refuse))
+    done = await store.ingest_reports(items)
+    assert isinstance(done[3], ValueError)
+    outcomes = [d for d in done if not isinstance(d, Exception)]
+    assert [(r.id, r.incident_id, plan is not None) for r, _, plan in outcomes] == [
+        ("rep_b", "inc_a", True), ("rep_c", "inc_c", True), ("rep_b", "inc_a", False),
+        ("rep_d", "inc_a", True), ("rep_a", "inc_a", False), ("rep_e", "inc_c", True)]
+    joined = await store.get_incident("inc_a")
+    assert joined is not None and joined.report_count == 3 and joined.version == 2
+    assert [inc.version for _, inc, _ in outcomes if inc is not None and inc.id == "inc_a"] == [
+        1, 1, 2, 2]
+    assert [r.id for r in await store.list_reports("inc_a")] == ["rep_a", "rep_b", "rep_d"]
+    bad = await store.get_report("rep_bad")   # MongoDB keeps it, ungrouped, for the sweep
+    assert bad is None or bad.incident_id is None
+    kinds = [(e.kind, e.incident_id) for e in await store.events_after(0)]
+    assert kinds == [("incident_opened", "inc_a"), ("report_joined", "inc_a"),
+                     ("incident_opened", "inc_c"), ("report_joined", "inc_a"),
+                     ("report_joined", "inc_c")]

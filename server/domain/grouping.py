@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from .geo import distance_m
+from .geo import EARTH_RADIUS_M, distance_m
 from .records import Category, Incident, IncidentStatus, Report, new_id
 
 # Posts about one event use different words: an explosion is also a fire and a hazard.
@@ -15,6 +17,8 @@ _FAMILIES: tuple[frozenset[Category], ...] = (
     frozenset({Category.VIOLENCE, Category.CRIME_IN_PROGRESS, Category.PUBLIC_ORDER}),
 )
 SUMMARY_CHARS = 280
+# (south, north, west, east) in degrees.
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,28 @@ def compatible(a: Category, b: Category) -> bool:
     return a == b or any(a in f and b in f for f in _FAMILIES)
 
 
-def compatible_with(category: Category) -> list[str]:
+@functools.cache
+def compatible_with(category: Category) -> tuple[str, ...]:
     """Every category a post of this category may share an incident with."""
-    return [c.value for c in Category if compatible(category, c)]
+    return tuple(c.value for c in Category if compatible(category, c))
+
+
+def reach(report: Report, rules: GroupingRules) -> Box | None:
+    """A box holding every point within the grouping radius of the report, with room to
+    spare: a store may skip located incidents outside it (they are too far to join) rather
+    than read every open incident of the neighbourhood. None without coordinates, for a
+    radius over ~100 km, or where a box is not simple (near a pole, across 180 degrees)."""
+    if report.lat is None or report.lon is None:
+        return None
+    dlat = math.degrees(rules.radius_m / EARTH_RADIUS_M) * 1.01 + 1e-9
+    south, north = report.lat - dlat, report.lat + dlat
+    if dlat > 1.0 or north >= 89.0 or south <= -89.0:
+        return None
+    dlon = dlat / math.cos(math.radians(max(abs(south), abs(north))))
+    west, east = report.lon - dlon, report.lon + dlon
+    if west < -180.0 or east > 180.0:
+        return None
+    return south, north, west, east
 
 
 def choose_incident(report: Report, candidates: Sequence[Incident],

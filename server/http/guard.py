@@ -16,6 +16,8 @@ from .problem import problem
 from .routing import Handler
 
 STREAMING = frozenset({"/v1/events"})
+# Set by a handler whose change wrote its own audit entry in the same unit of work (ingest).
+AUDITED = web.RequestKey("audited", bool)
 CHANGES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID, X-API-Key"
 SECURITY_HEADERS = {
@@ -103,7 +105,7 @@ def rate_limit_middleware(raw_rates: str) -> Middleware:
 async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Record every successful change with who, what and from where."""
     response = await handler(request)
-    if request.method in CHANGES and response.status < 400:
+    if request.method in CHANGES and response.status < 400 and not request.get(AUDITED):
         route = request.match_info.route
         canonical = route.resource.canonical if route.resource else request.path
         await request.app[keys.AUDIT].record(request.get(PRINCIPAL),

@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from .. import keys
 from ..domain.errors import DomainError, FieldError, ValidationFailed
+from .jsonbody import NonFiniteNumber, loads
 
 
 class UnsupportedMediaType(DomainError):
@@ -33,105 +35,23 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+# Datetimes and dataclasses go to json_default, as with the standard library's encoder.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def dumps(data: Any) -> bytes:
+    """JSON bytes (orjson: ~10x the standard library's encoder); what orjson refuses (an
+    integer beyond 64 bits, a non-string key) is encoded by the standard library instead."""
+    try:
+        return orjson.dumps(data, default=json_default, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return json.dumps(data, default=json_default).encode()
+
+
 def json_response(data: Any, status: int = 200) -> web.Response:
     """A JSON response; datetimes become RFC 3339 strings."""
-    return web.Response(status=status, text=json.dumps(data, default=json_default),
-                        content_type="application/json")
-
-
-class NonFiniteNumber(ValueError):
-    """A body we refuse to store though Python parses it: NaN, Infinity, a number too large
-    for a float (not JSON, RFC 8259), a lone surrogate, or absurd nesting."""
-
-
-def _finite(raw: str) -> float:
-    value = float(raw)
-    if not math.isfinite(value):
-        raise NonFiniteNumber(f"the number {raw[:40]} is too large")
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise NonFiniteNumber(f"{name} is not a JSON number")
-
-
-def loads(raw: bytes | str) -> Any:
-    """json.loads that refuses NaN and Infinity (Python's parser accepts them), numbers
-    that overflow to infinity (a NaN coordinate once stalled every dispatch decision), text
-    with lone surrogates (no store can encode them) and absurd nesting."""
-    try:
-        value = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
-    except RecursionError:
-        raise NonFiniteNumber("the document is nested too deeply") from None
-    where = find_unencodable(value)
-    if where is not None:
-        raise NonFiniteNumber(f"{where} holds a lone surrogate: not valid Unicode text")
-    return value
-
-
-MAX_DEPTH = 64  # no body of ours nests more than a few levels
-
-
-def find_unencodable(value: Any, path: str = "", depth: int = 0) -> str | None:
-    """The path of the first string (or key) that is not valid UTF-8 text, or None."""
-    if depth > MAX_DEPTH:
-        raise NonFiniteNumber(f"{path or 'the body'} is nested more than {MAX_DEPTH} deep")
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path or "body"
-        return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            where = f"{path}.{k}" if path else str(k)
-            found = find_unencodable(k, where, depth + 1) or find_unencodable(v, where, depth + 1)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found = find_unencodable(v, f"{path}[{i}]", depth + 1)
-            if found is not None:
-                return found
-    return None
-
-
-class NonFinite:
-    """Stands in for a non-finite number in a batch item, so that item alone is refused."""
-
-    def __init__(self, raw: str) -> None:
-        self.raw = raw
-
-
-def loads_marking(raw: bytes | str) -> Any:
-    """json.loads that replaces NaN, Infinity and overflowing numbers by NonFinite markers
-    (see find_non_finite) instead of refusing the whole document."""
-    def number(text: str) -> Any:
-        value = float(text)
-        return value if math.isfinite(value) else NonFinite(text)
-
-    try:
-        return json.loads(raw, parse_float=number, parse_constant=NonFinite)
-    except RecursionError:
-        raise NonFiniteNumber("the document is nested too deeply") from None
-
-
-def find_non_finite(value: Any, path: str = "") -> str | None:
-    """The path of the first NonFinite marker in a parsed document, or None."""
-    if isinstance(value, NonFinite):
-        return path or "body"
-    if isinstance(value, dict):
-        items: Iterable[tuple[str, Any]] = ((f"{path}.{k}" if path else str(k), v)
-                                             for k, v in value.items())
-    elif isinstance(value, list):
-        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
-    else:
-        return None
-    for where, inner in items:
-        found = find_non_finite(inner, where)
-        if found is not None:
-            return found
-    return None
+    return web.Response(status=status, body=dumps(data), content_type="application/json",
+                        charset="utf-8")
 
 
 def _is_json(content_type: str) -> bool:

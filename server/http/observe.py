@@ -41,8 +41,9 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
-        request.app[keys.METRICS].requests.labels(
-            _route(request), request.method, str(status)).observe(time.perf_counter() - started)
+        metrics = request.app[keys.METRICS]
+        metrics.child(metrics.requests, _route(request), request.method, str(status)).observe(
+            time.perf_counter() - started)
         logs.REQUEST_ID.reset(token)
 
 

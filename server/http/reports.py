@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -13,19 +14,12 @@ from ..auth import SourceNotAllowed
 from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..domain.sources import normalise_source
 from ..domain.times import parse_time
+from ..security.hashchain import AuditEntry
 from ..services.reports import Ingested
 from .auth import principal_of, reads_content
-from .io import (
-    NonFiniteNumber,
-    UnsupportedMediaType,
-    find_non_finite,
-    find_unencodable,
-    json_response,
-    loads_marking,
-    query_int,
-    read_body,
-    read_json,
-)
+from .guard import AUDITED
+from .io import UnsupportedMediaType, json_response, query_int, read_body, read_json
+from .jsonbody import NonFiniteNumber, find_non_finite, find_unencodable, loads_marking
 from .problem import problem_of
 from .routing import CONTROL, INGEST, Route
 from .serialize import report_json
@@ -52,15 +46,28 @@ def _check_source(request: web.Request, source: str) -> None:
         raise SourceNotAllowed(f"this credential may not write posts of source {source!r}")
 
 
-async def _ingest_one(request: web.Request, item: Any) -> Ingested:
+def _admit(request: web.Request, item: Any) -> Any:
+    """A batch item as a single report would be checked: its schema, then its source."""
+    if isinstance(item, _Unreadable):
+        raise item.error
     request.app[keys.REQUEST_VALIDATOR].validate("POST", "/v1/reports", item)
     _check_source(request, item["source"])
-    return await request.app[keys.REPORTS].ingest(item)
+    return item
 
 
 async def post_report(request: web.Request) -> web.Response:
-    """Ingest one post: 201 when new, 200 with the same ids for a repeat."""
-    result = await _ingest_one(request, await read_json(request))
+    """Ingest one post: 201 when new, 200 with the same ids for a repeat. The request's
+    audit entry is written in the post's own unit of work (one commit for both)."""
+    body = await read_json(request)
+    _check_source(request, body["source"])
+    base = request.app[keys.AUDIT].entry(principal_of(request), "POST /v1/reports",
+                                         request.path, request.remote)
+
+    def audit(created: bool) -> AuditEntry:
+        return replace(base, detail={"status": 201 if created else 200})
+
+    result = await request.app[keys.REPORTS].ingest(body, audit=audit)
+    request[AUDITED] = True
     return json_response(ingested_json(result), 201 if result.created else 200)
 
 
@@ -71,7 +78,11 @@ class _Unreadable:
         self.error = error
 
 
-def _parse_item(item: Any) -> Any:
+def _parse_item(item: Any, clean: bool = False) -> Any:
+    """The item, or _Unreadable saying why not (`clean`: its document was parsed by orjson,
+    so it holds no non-finite number, lone surrogate or absurd nesting)."""
+    if clean:
+        return item
     try:
         text = find_unencodable(item)  # first: it refuses absurd nesting
         where = find_non_finite(item)
@@ -88,7 +99,8 @@ def _parse_item(item: Any) -> Any:
 
 def _parse_line(line: str) -> Any:
     try:
-        return _parse_item(loads_marking(line))
+        clean, item = loads_marking(line)
+        return _parse_item(item, clean)
     except NonFiniteNumber as exc:
         return _Unreadable(ValidationFailed(str(exc), errors=[FieldError("body", str(exc))]))
     except json.JSONDecodeError as exc:
@@ -104,8 +116,8 @@ async def _batch_items(request: web.Request) -> list[Any]:
             items: Any = [_parse_line(line) for line in raw.decode().splitlines()
                           if line.strip()]
         elif request.content_type == "application/json":
-            items = loads_marking(raw)
-            items = [_parse_item(i) for i in items] if isinstance(items, list) else items
+            clean, items = loads_marking(raw)
+            items = [_parse_item(i, clean) for i in items] if isinstance(items, list) else items
         else:
             raise UnsupportedMediaType("send a JSON array (application/json) or NDJSON "
                                        "(application/x-ndjson)")
@@ -129,19 +141,24 @@ def _rejected(index: int, exc: Exception) -> dict[str, Any]:
 
 async def post_batch(request: web.Request) -> web.Response:
     """Ingest up to 1,000 posts; a bad one is reported and never loses the good ones."""
+    outcomes: list[Any] = []
+    for item in await _batch_items(request):
+        try:
+            outcomes.append(_admit(request, item))
+        except Exception as exc:   # this item's problem; the others go on
+            outcomes.append(exc)
+    admitted = [o for o in outcomes if not isinstance(o, Exception)]
+    stored = iter(await request.app[keys.REPORTS].ingest_many(admitted))
     results: list[dict[str, Any]] = []
     counts = {"created": 0, "duplicate": 0, "rejected": 0}
-    for index, item in enumerate(await _batch_items(request)):
-        try:
-            if isinstance(item, _Unreadable):
-                raise item.error
-            done = await _ingest_one(request, item)
-        except Exception as exc:
+    for index, outcome in enumerate(outcomes):
+        done = outcome if isinstance(outcome, Exception) else next(stored)
+        if isinstance(done, Exception):
             # A fault on one item must not lose the others: report it, keep going.
-            if not isinstance(exc, DomainError):
-                log.exception("batch item %d failed", index)
+            if not isinstance(done, DomainError):
+                log.error("batch item %d failed", index, exc_info=done)
             counts["rejected"] += 1
-            results.append(_rejected(index, exc))
+            results.append(_rejected(index, done))
             continue
         counts["created" if done.created else "duplicate"] += 1
         results.append({"index": index, "status": 201 if done.created else 200,

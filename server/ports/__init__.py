@@ -14,7 +14,7 @@ from .credentials import ApiKey, ApiKeyStore, RevocationStore
 from .cursors import CursorStore
 from .events import EventLog
 from .incidents import IncidentReads
-from .ingest import IngestStore
+from .ingest import IngestItem, IngestStore, Stored
 from .neighbourhoods import NeighbourhoodStore
 from .officers import DeviceStore, OfficerStore
 from .push import Push, PushMessage, PushOutcome
@@ -27,8 +27,9 @@ from .transitions import TransitionStore
 
 __all__ = [
     "ROLES", "AlertReads", "ApiKey", "ApiKeyStore", "AuditStore", "Clock", "CursorStore",
-    "DeliveryStore", "DeviceStore", "EventLog", "IncidentReads", "IngestStore", "Lifecycle",
-    "NeighbourhoodStore", "OfficerStore", "Push", "PushMessage", "PushOutcome",
+    "DeliveryStore", "DeviceStore", "EventLog", "IncidentReads", "IngestItem", "IngestStore",
+    "Lifecycle", "NeighbourhoodStore", "OfficerStore", "Push", "PushMessage", "PushOutcome",
     "RedactionStore", "ReplySender", "ReplyStore", "ReportQueries", "RevocationStore",
-    "StepQueue", "Store", "SystemClock", "Timer", "TimerCallback", "TransitionStore",
+    "StepQueue", "Store", "Stored", "SystemClock", "Timer", "TimerCallback",
+    "TransitionStore",
 ]

@@ -37,8 +37,14 @@ def _canonical(e: AuditEntry) -> bytes:
 
 def seal(entry: AuditEntry, previous: AuditEntry | None) -> AuditEntry:
     """The entry numbered and chained after `previous`, with its hash."""
-    chained = replace(entry, seq=1 if previous is None else previous.seq + 1,
-                      prev_hash=GENESIS if previous is None else previous.hash)
+    return seal_after(entry, None if previous is None else (previous.seq, previous.hash))
+
+
+def seal_after(entry: AuditEntry, previous: tuple[int, str] | None) -> AuditEntry:
+    """The entry chained after the one numbered previous[0] whose hash is previous[1] (a
+    store that can read those two alone need not decode the whole previous entry)."""
+    seq, prev_hash = (1, GENESIS) if previous is None else (previous[0] + 1, previous[1])
+    chained = replace(entry, seq=seq, prev_hash=prev_hash)
     return replace(chained, hash=hashlib.sha256(_canonical(chained)).hexdigest())
 
 

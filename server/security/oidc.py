@@ -13,6 +13,7 @@ import jwt
 
 from ..auth import Unauthorized
 from ..domain.model import Principal, Role
+from .tokencache import TokenCache
 
 log = logging.getLogger(__name__)
 ALGORITHMS = ("RS256", "ES256")
@@ -33,6 +34,7 @@ class OidcVerifier:
         self._fetched_at = -MIN_REFRESH_S
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+        self._verified = TokenCache()
 
     async def close(self) -> None:
         """Close the HTTP session to the IdP."""
@@ -71,6 +73,9 @@ class OidcVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; Unauthorized with the reason otherwise."""
+        found = self._verified.get(token)
+        if found is not None:
+            return found
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -88,8 +93,10 @@ class OidcVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"the token is invalid: {exc}") from None
         jti = claims.get("jti")
-        return Principal(sub=str(claims["sub"]), role=self._role(claims),
-                         token_id=jti if isinstance(jti, str) and jti else None)
+        found = Principal(sub=str(claims["sub"]), role=self._role(claims),
+                          token_id=jti if isinstance(jti, str) and jti else None)
+        self._verified.put(token, found, claims)
+        return found
 
     def _role(self, claims: dict[str, Any]) -> Role:
         raw = claims.get(self._role_claim)

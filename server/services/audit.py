@@ -16,13 +16,18 @@ class AuditLog:
     def __init__(self, store: AuditStore, clock: Clock) -> None:
         self._store, self._clock = store, clock
 
+    def entry(self, who: Principal | None, action: str, target: str, ip: str | None,
+              detail: dict[str, Any] | None = None) -> AuditEntry:
+        """An entry stamped now, not yet sealed: for a write that appends its own entry in
+        its unit of work (ingest), so the change and its record commit together."""
+        return AuditEntry(seq=0, at=self._clock.now(), actor=who.sub if who else "anonymous",
+                          role=who.role.value if who else "none", action=action,
+                          target=target, ip=ip, detail=detail or {})
+
     async def record(self, who: Principal | None, action: str, target: str, ip: str | None,
                      detail: dict[str, Any] | None = None) -> AuditEntry:
         """Append one entry (anonymous when `who` is None)."""
-        return await self._store.append_audit(AuditEntry(
-            seq=0, at=self._clock.now(), actor=who.sub if who else "anonymous",
-            role=who.role.value if who else "none", action=action, target=target, ip=ip,
-            detail=detail or {}))
+        return await self._store.append_audit(self.entry(who, action, target, ip, detail))
 
     async def reads_content(self, who: Principal, what: str, ip: str | None,
                             count: int) -> bool:

@@ -90,6 +90,12 @@ class GeofenceService:
         """The smallest neighbourhood containing the point, per the current index."""
         return None if self.index is None else self.index.locate(lat, lon)
 
+    def locate_many(self, lats: Sequence[float], lons: Sequence[float]) -> list[str | None]:
+        """locate for many points at once (vectorised: a batch's posts)."""
+        if self.index is None:
+            return [None] * len(lats)
+        return self.index.locate_many(lats, lons)
+
     def distance_km(self, lat: float, lon: float) -> float | None:
         """How far the point is from the neighbourhoods (see GeofenceIndex.distance_km)."""
         return None if self.index is None else self.index.distance_km(lat, lon)

@@ -25,10 +25,14 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from ...domain.grouping import Box
 from ...domain.records import Alert, AlertStatus, Delivery, Event, Incident, IncidentStatus, Report
 from ...domain.transitions import IngestPlan
+from ...ports.ingest import IngestItem, Stored
+from ...security.hashchain import AuditEntry
 from ..codec import from_doc, to_doc
 from .intents import PENDING, REPAIR_BATCH, TransitionIntents
+from .security import append_audit_doc
 
 MAX_GROUP_ATTEMPTS = 10
 
@@ -57,8 +61,33 @@ class AlertingCollections(TransitionIntents):
     async def ingest_report(self, report: Report, window_start: datetime,
                             plan: Callable[[list[Incident]], IngestPlan],
                             categories: Sequence[str] | None = None,
+                            audit: Callable[[bool], AuditEntry] | None = None,
+                            near: Box | None = None,
                             ) -> tuple[Report, Incident | None, IngestPlan | None]:
-        """Insert the report once, then group it (see the module docstring for the order)."""
+        """Insert the report once, then group it (see the module docstring for the order);
+        the audit entry follows (MongoDB writes here are not one transaction anyway).
+        `near` is not used: the grouping query reads every candidate, as before."""
+        done = await self._ingest(report, window_start, plan, categories)
+        if audit is not None:
+            await append_audit_doc(self, audit(done[2] is not None))
+        return done
+
+    async def ingest_reports(self, items: Sequence[IngestItem]) -> list[Stored | Exception]:
+        """ingest_report for each item, one after the other (a later post may join an
+        incident an earlier one opened); each item's outcome or its own exception."""
+        outcomes: list[Stored | Exception] = []
+        for i in items:
+            try:
+                outcomes.append(await self._ingest(i.report, i.window_start, i.plan,
+                                                   i.categories))
+            except Exception as exc:   # this post's problem: the others go on
+                outcomes.append(exc)
+        return outcomes
+
+    async def _ingest(self, report: Report, window_start: datetime,
+                      plan: Callable[[list[Incident]], IngestPlan],
+                      categories: Sequence[str] | None,
+                      ) -> tuple[Report, Incident | None, IngestPlan | None]:
         existing = await self._existing(report)
         if existing is not None:
             return existing

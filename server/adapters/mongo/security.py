@@ -18,6 +18,20 @@ from .base import MongoBase
 MAX_AUDIT_ATTEMPTS = 20
 
 
+async def append_audit_doc(store: MongoBase, entry: AuditEntry) -> AuditEntry:
+    """Seal after the last entry and insert with _id = seq: the unique _id makes the chain
+    linear even with several writers (a loser re-reads and re-seals)."""
+    for _ in range(MAX_AUDIT_ATTEMPTS):
+        last = await store.col("audit").find({}).sort("_id", -1).limit(1).to_list(None)
+        sealed = seal(entry, from_doc(AuditEntry, last[0]) if last else None)
+        try:
+            await store.col("audit").insert_one({**to_doc(sealed), "_id": sealed.seq})
+            return sealed
+        except DuplicateKeyError:
+            continue
+    raise RuntimeError("could not append to the audit log: too much contention")
+
+
 class SecurityCollections(MongoBase):
     """Connector keys, the hash-chained audit log, and redaction of report content."""
 
@@ -38,17 +52,8 @@ class SecurityCollections(MongoBase):
         return [from_doc(ApiKey, d) for d in docs]
 
     async def append_audit(self, entry: AuditEntry) -> AuditEntry:
-        """Seal after the last entry and insert with _id = seq: the unique _id makes the
-        chain linear even with several writers (a loser re-reads and re-seals)."""
-        for _ in range(MAX_AUDIT_ATTEMPTS):
-            last = await self.col("audit").find({}).sort("_id", -1).limit(1).to_list(None)
-            sealed = seal(entry, from_doc(AuditEntry, last[0]) if last else None)
-            try:
-                await self.col("audit").insert_one({**to_doc(sealed), "_id": sealed.seq})
-                return sealed
-            except DuplicateKeyError:
-                continue
-        raise RuntimeError("could not append to the audit log: too much contention")
+        """Seal after the last entry and insert with _id = seq (see append_audit_doc)."""
+        return await append_audit_doc(self, entry)
 
     async def revoke_token(self, token_id: str, by: str, now: datetime) -> bool:
         """Record a revoked token id; False if it already was."""

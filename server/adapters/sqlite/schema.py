@@ -196,3 +196,18 @@ MIGRATIONS.append(
     );
     """,
 )
+
+MIGRATIONS.append(
+    # 11: incident coordinates as columns, so grouping reads only the incidents near a post
+    # (every open incident of a busy neighbourhood was read, and decoded, for each post);
+    # the grouping index holds everything the query filters on, so SQLite reads a row only
+    # for an incident that passes.
+    """
+    ALTER TABLE incidents ADD COLUMN lat REAL;
+    ALTER TABLE incidents ADD COLUMN lon REAL;
+    UPDATE incidents SET lat = json_extract(doc, '$.lat'), lon = json_extract(doc, '$.lon');
+    DROP INDEX incidents_group_category;
+    CREATE INDEX incidents_group_near
+        ON incidents (neighbourhood_id, category, last_seen_at, status, lat, lon);
+    """,
+)

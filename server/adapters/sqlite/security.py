@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import replace
 from datetime import datetime
 
 from ...domain.records import Incident, Report
 from ...ports.credentials import ApiKey
-from ...security.hashchain import AuditEntry, seal
+from ...security.hashchain import AuditEntry, seal_after
 from ...security.retention import DELETED, PURGED, redact, redact_summary
-from ..codec import from_doc, to_doc
+from ..codec import dumps, from_doc, loads, to_doc
 from .base import SqliteBase
 
 
@@ -19,7 +18,18 @@ def _rewrite(db: sqlite3.Connection, inc: Incident) -> None:
     # A content change is a change: bump the version so no stale transition overwrites it.
     bumped = replace(inc, version=inc.version + 1)
     db.execute("UPDATE incidents SET doc = ?, version = ? WHERE id = ?",
-               (json.dumps(to_doc(bumped)), bumped.version, inc.id))
+               (dumps(to_doc(bumped)), bumped.version, inc.id))
+
+
+def append_audit_row(conn: sqlite3.Connection, entry: AuditEntry) -> AuditEntry:
+    """Inside a unit of work: seal the entry after the last one and append it (a unit
+    that changes something appends its own entry, so the two commit together)."""
+    row = conn.execute("SELECT seq, json_extract(doc, '$.hash') FROM audit"
+                       " ORDER BY seq DESC LIMIT 1").fetchone()
+    sealed = seal_after(entry, None if row is None else (row[0], row[1]))
+    conn.execute("INSERT INTO audit (seq, doc) VALUES (?, ?)",
+                 (sealed.seq, dumps(to_doc(sealed))))
+    return sealed
 
 
 class SecurityTables(SqliteBase):
@@ -27,7 +37,7 @@ class SecurityTables(SqliteBase):
 
     async def put_api_key(self, key: ApiKey) -> None:
         """Insert or replace a key."""
-        doc = json.dumps(to_doc(key))
+        doc = dumps(to_doc(key))
         await self._unit(lambda db: db.execute(
             "INSERT INTO api_keys (id, doc) VALUES (?, ?) ON CONFLICT (id)"
             " DO UPDATE SET doc=excluded.doc", (key.id, doc)))
@@ -35,24 +45,17 @@ class SecurityTables(SqliteBase):
     async def get_api_key(self, kid: str) -> ApiKey | None:
         """One key."""
         row = await self._fetchone("SELECT doc FROM api_keys WHERE id = ?", (kid,))
-        return None if row is None else from_doc(ApiKey, json.loads(row[0]))
+        return None if row is None else from_doc(ApiKey, loads(row[0]))
 
     async def list_api_keys(self) -> list[ApiKey]:
         """All keys, oldest first."""
         rows = await self._fetchall("SELECT doc FROM api_keys")
-        keys = [from_doc(ApiKey, json.loads(r[0])) for r in rows]
+        keys = [from_doc(ApiKey, loads(r[0])) for r in rows]
         return sorted(keys, key=lambda k: (k.created_at, k.id))
 
     async def append_audit(self, entry: AuditEntry) -> AuditEntry:
         """Seal the entry after the last one and append it, in one transaction."""
-        def work(conn: sqlite3.Connection) -> AuditEntry:
-            row = conn.execute("SELECT doc FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            sealed = seal(entry, None if row is None else from_doc(AuditEntry,
-                                                                   json.loads(row[0])))
-            conn.execute("INSERT INTO audit (seq, doc) VALUES (?, ?)",
-                         (sealed.seq, json.dumps(to_doc(sealed))))
-            return sealed
-        return await self._unit(work)
+        return await self._unit(lambda conn: append_audit_row(conn, entry))
 
     async def revoke_token(self, token_id: str, by: str, now: datetime) -> bool:
         """Record a revoked token id; False if it already was."""
@@ -69,7 +72,7 @@ class SecurityTables(SqliteBase):
         """Audit entries in order."""
         rows = await self._fetchall("SELECT doc FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
                                     (after_seq, limit))
-        return [from_doc(AuditEntry, json.loads(r[0])) for r in rows]
+        return [from_doc(AuditEntry, loads(r[0])) for r in rows]
 
     async def purge_content(self, received_before: datetime, limit: int = 1000) -> int:
         """Remove text and author of reports older than the cutoff, and the summaries of
@@ -80,13 +83,13 @@ class SecurityTables(SqliteBase):
             rows = db.execute("SELECT doc FROM reports WHERE received_at < ? AND"
                               " json_extract(doc, '$.redacted') IS NULL LIMIT ?",
                               (cutoff, limit)).fetchall()
-            for r in (from_doc(Report, json.loads(row[0])) for row in rows):
+            for r in (from_doc(Report, loads(row[0])) for row in rows):
                 db.execute("UPDATE reports SET doc = ? WHERE id = ?",
-                           (json.dumps(to_doc(redact(r, "retention"))), r.id))
+                           (dumps(to_doc(redact(r, "retention"))), r.id))
             for row in db.execute("SELECT doc FROM incidents WHERE last_seen_at < ? AND"
                                   " json_extract(doc, '$.summary') NOT IN (?, ?) LIMIT ?",
                                   (cutoff, PURGED, DELETED, limit)).fetchall():
-                _rewrite(db, redact_summary(from_doc(Incident, json.loads(row[0])), PURGED))
+                _rewrite(db, redact_summary(from_doc(Incident, loads(row[0])), PURGED))
             return len(rows)
         return await self._unit(work)
 
@@ -97,14 +100,14 @@ class SecurityTables(SqliteBase):
                              (source, external_id)).fetchone()
             if row is None:
                 return None
-            report = from_doc(Report, json.loads(row[0]))
+            report = from_doc(Report, loads(row[0]))
             redacted = redact(report, "deleted_at_source")
             db.execute("UPDATE reports SET doc = ? WHERE id = ?",
-                       (json.dumps(to_doc(redacted)), report.id))
+                       (dumps(to_doc(redacted)), report.id))
             inc_row = db.execute("SELECT doc FROM incidents WHERE id = ?",
                                  (report.incident_id,)).fetchone()
             if inc_row is not None and report.text:
-                inc = from_doc(Incident, json.loads(inc_row[0]))
+                inc = from_doc(Incident, loads(inc_row[0]))
                 if report.text.startswith(inc.summary) or inc.summary.startswith(report.text):
                     _rewrite(db, redact_summary(inc, DELETED))
             return redacted

@@ -1,4 +1,4 @@
-"""The embedded store: SQLite through aiosqlite (see base.py for the connection)."""
+"""The embedded store: SQLite, a writer and a reader connection (see base.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ...domain.model import (
 from .alerting import AlertingTables
 from .base import SqliteBase
 from .cursors import CursorTable
+from .ingest import IngestTables
 from .replies import ReplyTable
 from .security import SecurityTables
 
@@ -60,7 +61,8 @@ def _officer(row: Any) -> Officer:
                    status_incident_id=row[16], session_id=row[17])
 
 
-class SqliteStore(SecurityTables, AlertingTables, CursorTable, ReplyTable, SqliteBase):
+class SqliteStore(SecurityTables, IngestTables, AlertingTables, CursorTable, ReplyTable,
+                  SqliteBase):
     """The Store port on one SQLite file."""
 
     # Neighbourhoods
