@@ -20,17 +20,19 @@ from server.services.feed import EventFeed
 
 
 class FirstCommitFails(SqliteStore):
-    """A disk that takes its time over the first COMMIT and then refuses it (full, or gone
-    away)."""
+    """A disk that refuses the first COMMIT (full, or gone away)."""
 
     armed = False
 
-    def _commit(self, conn: sqlite3.Connection) -> None:
-        if self.armed:
+    async def _finish(self) -> None:
+        if self.armed and self._open:
             self.armed = False
-            time.sleep(0.1)   # in the store's thread: the batch is open meanwhile
+            batch, self._batch, self._open = self._batch, [], False
+            await self.db.execute("ROLLBACK")
+            for f in batch:
+                f.set_exception(RuntimeError("disk full"))
             raise RuntimeError("disk full")
-        super()._commit(conn)
+        await super()._finish()
 
 
 async def test_a_read_queued_behind_an_open_batch_never_sees_its_rows(tmp_path: Path) -> None:
@@ -39,12 +41,13 @@ async def test_a_read_queued_behind_an_open_batch_never_sees_its_rows(tmp_path: 
     store.armed = True
     now = datetime.now(UTC)
     try:
-        def write(db: sqlite3.Connection) -> None:
+        def slow_write(db: sqlite3.Connection) -> None:
+            time.sleep(0.1)   # in the store's worker thread: the lock is held meanwhile
             db.execute("INSERT INTO source_cursors VALUES ('a', '1', 0)")
 
-        # A's batch waits for its COMMIT while C (a read) and then B (a write) arrive: C
-        # comes between A's write and A's failed COMMIT.
-        a = asyncio.create_task(store._unit(write))
+        # A holds the lock while C (a read) and then B (a write) queue behind it, so A
+        # leaves its batch open for B, and C comes between.
+        a = asyncio.create_task(store._unit(slow_write))
         await asyncio.sleep(0.02)
         c = asyncio.create_task(store.get_cursor("a"))
         await asyncio.sleep(0)
