@@ -33,12 +33,12 @@ def main() -> int:
         results += push_latency.run(probes=5 if tiny else 100, background_rate=200,
                                     seconds=2 if tiny else 20)
     if "escalation" in wanted:
-        results += escalation.run(alerts=20 if tiny else 1000, timeout_s=1.0 if tiny else 3.0)
+        results += escalation.run(alerts=20 if tiny else 1000, timeout_s=0.5 if tiny else 3.0)
     if "triage" in wanted:
         results += triage.run(posts=200 if tiny else 2000, rounds=1 if tiny else 3)
     if "surge" in wanted:
-        results += surge.run(total=200 if tiny else 10_000, seconds=3 if tiny else 60,
-                             probes=3 if tiny else 20)
+        results += surge.run(total=60 if tiny else 10_000, seconds=1 if tiny else 60,
+                             probes=2 if tiny else 20)
     if "dashboard" in wanted:
         results += dashboard.run(open_n=50 if tiny else 1000, probes=2 if tiny else 10)
     if "memory" in wanted:

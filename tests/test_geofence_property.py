@@ -68,7 +68,7 @@ def test_the_index_without_its_grid_gives_the_same_answers() -> None:
         gridded = city(name)[0]
         entries = list(zip(city(name)[1], city(name)[2], strict=True))
         bare = GeofenceIndex(entries, gridded=False)
-        lats, lons = points(name, 3_000, 11)
+        lats, lons = points(name, 1_500, 11)
         truth = brute_force(name, lats, lons)
         assert not bare.gridded and gridded.gridded
         assert [bare.locate(a, b) for a, b in zip(lats, lons, strict=True)] == truth, name

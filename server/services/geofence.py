@@ -37,10 +37,11 @@ class GeofenceService:
         """True once an index has been built."""
         return self.index is not None
 
-    async def refresh(self, *, grid_later: bool = False) -> bool:
+    async def refresh(self, *, grid_later: bool = True) -> bool:
         """Rebuild if the store changed since the last build; True if rebuilt.
-        `grid_later`: serve from a tree-only index at once and add the grid (a second for a
-        city) in the background: start-up uses it so a restarted server is ready at once."""
+        `grid_later` (the default): serve from a tree-only index at once (same answers) and
+        add the grid, a second for a city, in the background, so neither a restart nor an
+        import waits for it."""
         async with self._lock:
             version = await self._store.neighbourhoods_version()
             if version == self.version:
