@@ -219,7 +219,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
                                                                     AUTH_FAILURES)
     app[keys.SEEN_SIGNATURES] = SeenSignatures()
     app[keys.REQUEST_VALIDATOR] = RequestValidator(load_spec())
-    geofence = app[keys.GEOFENCE] = GeofenceService(store)
+    geofence = app[keys.GEOFENCE] = GeofenceService(store, grid_in_background=True)
     app[keys.NEIGHBOURHOODS] = NeighbourhoodService(store, geofence)
     app[keys.OFFICERS] = OfficerService(store)
     tasks = app[keys.TASKS] = TaskSet()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import math
@@ -53,13 +52,14 @@ class GeofenceIndex:
         return self._grid is not None
 
     def with_grid(self) -> GeofenceIndex:
-        """The same index with its grid (self if it has one): a new object, so a reader
-        holding this one is never disturbed."""
+        """The same neighbourhoods as a new index with its grid (self if it has one). It is
+        built from copies of the shapes: this runs in a thread while the tree-only index
+        keeps answering on the loop, and one GEOS geometry (a prepared one above all) must
+        never be used by two threads at once."""
         if self._grid is not None:
             return self
-        full = copy.copy(self)
-        full._grid = Grid(self._geoms, self._areas, self._tree)
-        return full
+        copies = shapely.from_wkb(shapely.to_wkb(self._geoms))
+        return GeofenceIndex(list(zip(self.ids, copies, strict=True)), gridded=True)
 
     def _by_tree(self, lat: float, lon: float) -> str | None:
         """Without the grid: the smallest polygon the tree says contains the point."""

@@ -23,8 +23,11 @@ def _build(items: Sequence[Neighbourhood], gridded: bool) -> tuple[GeofenceIndex
 class GeofenceService:
     """Holds the current index; swaps in a rebuilt one whenever the store's version moves."""
 
-    def __init__(self, store: NeighbourhoodStore) -> None:
+    def __init__(self, store: NeighbourhoodStore, *, grid_in_background: bool = False) -> None:
         self._store = store
+        # A server builds the grid behind a tree-only index; a one-shot command (an import)
+        # builds it at once, so no thread is left working when the process exits.
+        self._grid_in_background = grid_in_background
         self._lock = asyncio.Lock()
         self.index: GeofenceIndex | None = None
         self.gazetteer = Gazetteer([])
@@ -37,11 +40,13 @@ class GeofenceService:
         """True once an index has been built."""
         return self.index is not None
 
-    async def refresh(self, *, grid_later: bool = True) -> bool:
+    async def refresh(self, *, grid_later: bool | None = None) -> bool:
         """Rebuild if the store changed since the last build; True if rebuilt.
-        `grid_later` (the default): serve from a tree-only index at once (same answers) and
-        add the grid, a second for a city, in the background, so neither a restart nor an
-        import waits for it."""
+        `grid_later` (the service's setting unless given): serve from a tree-only index at
+        once (same answers) and add the grid, a second for a city, in the background, so
+        neither a restart nor an import through the API waits for it."""
+        if grid_later is None:
+            grid_later = self._grid_in_background
         async with self._lock:
             version = await self._store.neighbourhoods_version()
             if version == self.version:
@@ -71,9 +76,8 @@ class GeofenceService:
             self._gridding.cancel()
 
     async def close(self) -> None:
-        """Stop a grid still being built (the thread finishes on its own; its result is
-        dropped)."""
-        self._cancel_gridding()
+        """Wait for a grid still being built (at most about a second): its thread must not
+        be running GEOS while the process shuts down."""
         if self._gridding is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._gridding
