@@ -42,8 +42,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 
+# One worker per core (at most 4): the slow tests (benchmark smoke runs, fuzzing, browsers)
+# wait on subprocesses and sockets, so they overlap well. `pytest -n0` runs it in one process.
 test: lint $(CHROMIUM)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4
 
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,10 +1,11 @@
-"""`make bench` / `python -m bench [--tiny] [--no-postgis] [--only NAME ...]`: every figure
-with its peer and ratio, printed and written to bench/results/."""
+"""`make bench` / `python -m bench [--tiny] [--no-postgis] [--only NAME ...] [--out FILE]`: every
+figure with its peer and ratio, printed and written to bench/results/ (or FILE)."""
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from . import dashboard, escalation, geofence, ingest, memory, push_latency, surge, triage
 from .common import Result, report
@@ -17,6 +18,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=[],
                         choices=["geofence", "ingest", "push", "escalation", "memory",
                                  "triage", "dashboard", "surge"])
+    parser.add_argument("--out", type=Path, help="write the JSON here, not bench/results/")
     args = parser.parse_args()
     tiny = args.tiny
     wanted = set(args.only) or {"geofence", "ingest", "push", "escalation", "memory", "triage",
@@ -43,7 +45,7 @@ def main() -> int:
         results += dashboard.run(open_n=50 if tiny else 1000, probes=2 if tiny else 10)
     if "memory" in wanted:
         results += memory.run(officers=200 if tiny else 10_000, files=1 if tiny else 4)
-    report(results, tiny)
+    report(results, tiny, args.out)
     print(f"took {time.monotonic() - started:.0f} s")
     return 0
 

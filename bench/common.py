@@ -76,8 +76,9 @@ def fmt(v: float | None) -> str:
     return f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}"
 
 
-def report(results: Sequence[Result], tiny: bool) -> Path:
-    """Print the table and write it as JSON; returns the JSON's path."""
+def report(results: Sequence[Result], tiny: bool, out: Path | None = None) -> Path:
+    """Print the table and write it as JSON (to `out`, or bench/results/ named by the time);
+    returns the JSON's path."""
     print(f"\nBluelight benchmarks — {machine()}{' (tiny sizes)' if tiny else ''}\n")
     head = f"{'figure':<44} {'ours':>12} {'peer':>12} {'ratio':>7}  {'unit':<10} goal"
     print(head)
@@ -89,13 +90,13 @@ def report(results: Sequence[Result], tiny: bool) -> Path:
               f"{r.goal}{met}")
         if r.peer_name or r.note:
             print(f"{'':<44} peer: {r.peer_name} {('— ' + r.note) if r.note else ''}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"{'tiny-' if tiny else ''}{stamp}.json"
+    path = out or RESULTS / f"{'tiny-' if tiny else ''}{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"machine": machine(), "tiny": tiny, "at": stamp,
                                 "results": [{**asdict(r), "ratio": r.ratio} for r in results]},
                                indent=2))
-    print(f"\nwritten to {path.relative_to(ROOT)}")
+    print(f"\nwritten to {path}")
     return path
 
 

@@ -138,7 +138,7 @@ def mutated(draw: st.DrawFn) -> tuple[tuple[str, str], Any]:
     return key, body
 
 
-@hsettings(max_examples=1500, deadline=None)
+@hsettings(max_examples=600, deadline=None)
 @given(mutated())
 def test_compiled_checks_agree_with_jsonschema(case: tuple[tuple[str, str], Any]) -> None:
     key, body = case
