@@ -189,7 +189,7 @@ async def _sources_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _timers_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[keys.SCHEDULER].start()
     yield
-    app[keys.SCHEDULER].shutdown()
+    await app[keys.SCHEDULER].shutdown()
     await app[keys.TASKS].close()
 
 

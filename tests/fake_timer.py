@@ -47,7 +47,7 @@ class FakeTimer:
     def start(self) -> None:
         self.running = True
 
-    def shutdown(self) -> None:
+    async def shutdown(self) -> None:
         self.running = False
         self._armed.clear()
 

@@ -39,7 +39,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     clock = AheadClock()
     timer = ApschedulerTimer(clock)
     yield Rig(timer, clock, asyncio.sleep)
-    timer.shutdown()
+    await timer.shutdown()
 
 
 class Calls:
@@ -92,7 +92,7 @@ async def test_every_repeats_and_nothing_fires_outside_start_and_shutdown(rig: R
     rig.timer.every("sweep", 0.05, calls.callback("sweep"))
     await rig.wait(0.4)
     assert calls.names().count("sweep") >= 2 and "early" not in calls.names()
-    rig.timer.shutdown()
+    await rig.timer.shutdown()
     seen = len(calls.runs)
     rig.timer.at("late", rig.clock.now(), calls.callback("late"))
     await rig.wait(0.2)
@@ -120,3 +120,48 @@ async def test_the_fake_runs_what_fell_due_together_even_if_an_earlier_one_rearm
     assert calls.names().count("next step") == 1 and calls.names().count("sweep") == 31
     assert dict(calls.runs)["next step"] == start + timedelta(seconds=32.5)
     assert timer.armed()["sweep"] == clock.now() + timedelta(seconds=0.5)
+
+
+async def test_shutdown_lets_a_callback_in_flight_finish_before_it_returns(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A sweep half done at shutdown must not reach a store that is being closed: shutdown
+    returns once it is over (and APScheduler's cancellation is not logged as a failure)."""
+    timer = ApschedulerTimer(AheadClock())
+    timer.start()
+    began, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def slow_sweep() -> None:
+        began.set()
+        await release.wait()
+        finished.set()
+
+    timer.at("sweep", AheadClock().now(), slow_sweep)
+    await asyncio.wait_for(began.wait(), 5)
+    closing = asyncio.create_task(timer.shutdown())
+    await asyncio.sleep(0)   # one turn: shutdown has begun waiting, the sweep is not done
+    assert not closing.done()
+    release.set()
+    await asyncio.wait_for(closing, 5)
+    assert finished.is_set()
+    assert "raised an exception" not in caplog.text
+
+
+async def test_shutdown_cancels_a_callback_that_outlives_the_grace(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("server.adapters.timer_apscheduler.GRACE_S", 0.05)
+    timer = ApschedulerTimer(AheadClock())
+    timer.start()
+    began, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def stuck() -> None:
+        began.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    timer.at("stuck", AheadClock().now(), stuck)
+    await asyncio.wait_for(began.wait(), 5)
+    await asyncio.wait_for(timer.shutdown(), 5)
+    assert cancelled.is_set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, datetime
 
@@ -9,6 +10,10 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ..ports import Clock, TimerCallback
+
+# At shutdown a callback in flight (a step half done, a sweep) may finish for this long
+# while the store is still open; then it is cancelled (its deadline stays in the store).
+GRACE_S = 5.0
 
 
 class ApschedulerTimer:
@@ -18,17 +23,28 @@ class ApschedulerTimer:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
         """Begin firing (inside the running event loop)."""
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.start()
 
-    def shutdown(self) -> None:
-        """Stop firing; a callback in flight is cancelled (its deadline stays in the store)."""
+    async def shutdown(self) -> None:
+        """Stop firing, and let a callback in flight finish (GRACE_S at most, then it is
+        cancelled): nothing it does may reach a store that is closing."""
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+            # Set to None first: a job APScheduler let through this turn will not start.
+            scheduler, self._scheduler = self._scheduler, None
+            # wait=False, because APScheduler would cancel our callbacks itself: they are
+            # not its executor's futures but tasks of our own (see _call).
+            scheduler.shutdown(wait=False)
+        running = set(self._running)
+        if running:
+            _, late = await asyncio.wait(running, timeout=GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def at(self, key: str, when: datetime, callback: TimerCallback) -> None:
         """Await `callback` once the Clock reads `when`, replacing the job under `key`."""
@@ -57,9 +73,20 @@ class ApschedulerTimer:
         # APScheduler awaits coroutine functions in the loop but runs any other callable in
         # a worker thread (where an awaitable would never be awaited): so always this one.
         # Its shutdown takes effect on the loop's next turn; a job let through meanwhile
-        # must not start on a store that is closing.
-        if self._scheduler is not None:
-            await callback()
+        # must not start on a store that is closing. The callback runs as a task of ours,
+        # shielded from the executor's cancellation, so that shutdown can let it finish.
+        if self._scheduler is None:
+            return
+        task: asyncio.Task[object] = asyncio.ensure_future(callback())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if self._scheduler is not None:
+                raise
+            # APScheduler's shutdown cancels this wrapper (and would log it as a failed
+            # job); the callback goes on, and our shutdown awaits it.
 
     def _wall(self, when: datetime) -> datetime:
         clock_now = self._clock.now()

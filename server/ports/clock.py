@@ -35,8 +35,8 @@ class Timer(Protocol):
         """Begin firing (inside the running event loop)."""
         ...
 
-    def shutdown(self) -> None:
-        """Stop firing and forget every callback."""
+    async def shutdown(self) -> None:
+        """Stop firing and forget every callback; return once none is in flight."""
         ...
 
     def at(self, key: str, when: datetime, callback: TimerCallback) -> None:

@@ -49,9 +49,10 @@ class StepScheduler:
         # at once but after start-up: the server is ready while it catches up.
         self._timer.at(FIRST_SWEEP, self._clock.now(), self.sweep)
 
-    def shutdown(self) -> None:
-        """Stop all timers; persisted deadlines survive for the next start."""
-        self._timer.shutdown()
+    async def shutdown(self) -> None:
+        """Stop all timers and wait for a step or sweep in flight; persisted deadlines
+        survive for the next start."""
+        await self._timer.shutdown()
 
     def arm(self, incident_id: str, seq: int, when: datetime) -> None:
         """Run step `seq` of the incident at `when` (replacing an older timer for it)."""
