@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
-from tqdm import tqdm
 
 from . import logs
 from .adapters.sqlite.owner import StoreInUse
@@ -88,6 +87,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         collection = json.loads(args.file.read_text(encoding="utf-8"))
         total = len(collection.get("features", [])) if isinstance(collection, dict) else 0
         service = NeighbourhoodService(store, GeofenceService(store))
+        from tqdm import tqdm  # here, not at the top: `serve` must not pay its import
         with tqdm(total=total, unit="feature", file=sys.stderr) as bar:
             summary = await service.import_collection(
                 collection, id_property=args.id_property, name_property=args.name_property,

@@ -11,6 +11,7 @@ import asyncio
 import os
 import socket
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +34,16 @@ def free_port() -> int:
 class Server:
     """One `python -m server serve` process."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env, self.base = env, f"http://127.0.0.1:{port}"
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.base, self.log = env, f"http://127.0.0.1:{port}", log
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, session: aiohttp.ClientSession) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server", "serve", cwd=ROOT, env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-        async with asyncio.timeout(30):
+        with self.log.open("ab") as out:   # every start appends: a failure shows both
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "server", "serve", cwd=ROOT, env=self.env,
+                stdout=out, stderr=out)
+        async with asyncio.timeout(60):
             while True:
                 try:
                     async with session.get(f"{self.base}/readyz") as r:
@@ -83,7 +85,7 @@ async def test_kill_9_while_pushing_then_restart_pushes_every_device(
     phones = [token_of("pc1"), token_of("pc2")]
     for phone in phones:
         fake.scripts[phone] = ["hang:600"]   # the first push to each phone never returns
-    server = Server(env, port)
+    server = Server(env, port, tmp_path / "server.log")
     async with aiohttp.ClientSession() as session:
         try:
             await server.start(session)
@@ -101,19 +103,21 @@ async def test_kill_9_while_pushing_then_restart_pushes_every_device(
                            oid, {"platform": "android"})
             await call(session, server, "POST", "/v1/reports", "ingest", body={
                 "source": "x", "external_id": "crash1", "text": "he has a knife, help",
-                "posted_at": "2026-11-30T09:00:00Z",
+                # Now: a post hours old goes to review, not to officers (the test broke
+                # at 15:00 on the day it was written, six hours after a fixed time).
+                "posted_at": datetime.now(UTC).isoformat(),
                 "location": {"lat": WHITEHALL[0], "lon": WHITEHALL[1]}})
             async def in_flight() -> bool:   # both first pushes sent, neither answered
                 return all(fake.to(p) for p in phones)
 
-            await eventually(in_flight, within=20)
+            await eventually(in_flight, within=60)
             await server.kill()
             await server.start(session)   # the fake now answers: the scripts are spent
 
             async def pushed_again() -> bool:
                 return all(len(fake.to(p)) >= 2 for p in phones)
 
-            await eventually(pushed_again, within=30)
+            await eventually(pushed_again, within=60)
             incidents = await call(session, server, "GET", "/v1/incidents", "control_room")
             iid = incidents["items"][0]["id"]
 
@@ -124,6 +128,9 @@ async def test_kill_9_while_pushing_then_restart_pushes_every_device(
                         if d["kind"] == "alert" and d["status"] == "sent"}
                 return sent == {"pc1", "pc2"}
 
-            await eventually(all_sent, within=10)
+            await eventually(all_sent, within=30)
+        except (AssertionError, TimeoutError) as exc:
+            log = server.log.read_text(errors="replace")[-6000:]
+            raise AssertionError(f"{exc!r}; the server's log ends:\n{log}") from exc
         finally:
             await server.kill()
