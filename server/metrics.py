@@ -145,6 +145,18 @@ class MeteredStore:
             self._metrics.committed(t)
         return ok
 
+    async def commit_transitions(self, ts: Sequence[Transition]) -> list[bool]:
+        started = time.perf_counter()
+        try:
+            won = await self._inner.commit_transitions(ts)
+        finally:
+            self._metrics.child(self._metrics.store, "commit_transitions").observe(
+                time.perf_counter() - started)
+        for t, ok in zip(ts, won, strict=True):
+            if ok:
+                self._metrics.committed(t)
+        return won
+
     async def put_deliveries(self, deliveries: Any) -> None:
         await self._inner.put_deliveries(deliveries)
         for d in deliveries:

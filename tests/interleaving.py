@@ -43,6 +43,6 @@ class Interleaving:
         return interleaved
 
 
-def interleaving(inner: Store, seed: int) -> Store:
+def interleaving(inner: Store, seed: int, most: int = 4) -> Store:
     """The store as the services should see it in a race test."""
-    return cast(Store, Interleaving(inner, seed))
+    return cast(Store, Interleaving(inner, seed, most))

@@ -1,19 +1,23 @@
 """What makes ingest fast keeps it right (issue 13 item 1): the grouping box never leaves
 out an incident close enough to join, verified tokens are remembered only until they
 expire, a batch places its posts with one vectorised lookup and stores them together
-without one bad post costing the others, a single post's audit entry commits with it, and
-an incident remembered when written is the one a read would decode.
+without one bad post costing the others, a single post's audit entry commits with it, an
+incident remembered when written is the one a read would decode, and the incidents a batch
+opens start together, each exactly once, even when their joint commit loses or fails.
 
 Broken variants this was run against: the box as wide in longitude as in latitude (no
 cosine: away from the equator, points east and west within the radius fell outside it);
 ingest_many without its lookup by coordinates (posts were placed by name or not at all); a
-written incident remembered as the object written (a read decodes its times in UTC)."""
+written incident remembered as the object written (a read decodes its times in UTC);
+start_many not handing back the starts that lost their version race; SQLite's
+commit_transitions without its version guard; a failed joint commit not falling back to
+starting each alone; and a joint commit won without its pushes."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -26,6 +30,7 @@ from hypothesis import strategies as st
 
 from server import keys
 from server.adapters.codec import from_doc, loads
+from server.adapters.push_log import LogPush
 from server.adapters.sqlite.rows import incident_of, incident_row
 from server.adapters.sqlite.store import SqliteStore
 from server.domain.geo import EARTH_RADIUS_M, distance_m
@@ -33,6 +38,7 @@ from server.domain.grouping import GroupingRules, reach
 from server.domain.model import Principal, Role
 from server.domain.records import (
     Category,
+    Event,
     Incident,
     IncidentStatus,
     Outcome,
@@ -40,11 +46,12 @@ from server.domain.records import (
     Report,
     Triage,
 )
+from server.domain.transitions import Transition
 from server.ports import IngestItem, Stored
 from server.security.tokencache import TokenCache
 from server.settings import Settings
-from tests.alerting_world import WHITEHALL, neighbourhood, post
-from tests.conftest import Api, ApiFactory
+from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post, token_of
+from tests.conftest import ALL_STORES, Api, ApiFactory
 
 
 def report_at(lat: float, lon: float) -> Report:
@@ -184,3 +191,114 @@ def test_a_written_incident_is_remembered_as_a_read_would_decode_it(inc: Inciden
     assert remembered == decoded
     assert [repr(getattr(remembered, f)) for f in vars(decoded)] == [
         repr(getattr(decoded, f)) for f in vars(decoded)]   # time zones too
+
+
+# Four corners of Whitehall, each over a kilometre from the others (beyond the grouping
+# radius) and within the first wave's 2 km of officers at its middle.
+CORNERS = [(51.4975, -0.1420), (51.4975, -0.1180), (51.5125, -0.1420), (51.5125, -0.1180)]
+
+
+async def two_officers(api: Api) -> None:
+    """Whitehall, with two officers on duty in its middle."""
+    await neighbourhood(api)
+    for oid in ("ann", "bob"):
+        await officer_on_duty(api, oid, 51.5050, -0.1300)
+
+
+async def a_batch_opening_four_incidents(api: Api) -> list[str]:
+    """A batch: four posts each opening an incident, a fifth joining the first; the four
+    incident ids."""
+    items = [post(f"he has a knife, please hurry {i}", f"k{i}", lat=lat, lon=lon)
+             for i, (lat, lon) in enumerate(CORNERS)]
+    items.append(post("he has a knife, please hurry", "k4", lat=CORNERS[0][0],
+                      lon=CORNERS[0][1]))
+    r = await api.post("/v1/reports/batch", items, role="ingest")
+    assert [x["status"] for x in r.body["results"]] == [201] * 5
+    ids = [x["incident_id"] for x in r.body["results"]]
+    assert len(set(ids)) == 4 and ids[4] == ids[0]
+    return ids[:4]
+
+
+async def started_once(api: Api, incident_ids: list[str]) -> None:
+    """Each incident was started exactly once: one alert to both officers, one alert_sent,
+    and both officers' phones pushed once per incident."""
+    for iid in incident_ids:
+        detail = (await api.get(f"/v1/incidents/{iid}", role="control_room")).body
+        assert detail["incident"]["status"] == "alerting" and detail["incident"]["wave"] == 1
+        [alert] = detail["alerts"]
+        assert sorted(alert["recipients"]) == ["ann", "bob"]
+        kinds = [e["kind"] for e in detail["timeline"]]
+        assert kinds.count("alert_sent") == 1 and kinds.count("incident_opened") == 1
+    await api.app[keys.TASKS].idle()
+    push = api.app[keys.PUSH]
+    assert isinstance(push, LogPush)
+    sent = sorted((m.token, m.data["incident_id"]) for m in push.sent
+                  if m.data["type"] == "alert")
+    assert sent == sorted((token_of(o), iid) for o in ("ann", "bob") for iid in incident_ids)
+
+
+@ALL_STORES
+async def test_a_batch_starts_each_incident_it_opens_once_and_together(api: Api) -> None:
+    metrics = api.app[keys.METRICS].registry
+
+    def calls(op: str) -> float:
+        return metrics.get_sample_value("bluelight_store_seconds_count", {"op": op}) or 0.0
+
+    await two_officers(api)
+    before = calls("commit_transition")
+    await started_once(api, await a_batch_opening_four_incidents(api))
+    assert calls("commit_transitions") == 1   # the four starts in one write,
+    assert calls("commit_transition") == before   # and none of them alone
+
+
+class StartsRaced(SqliteStore):
+    """Another writer changes the first incident just before the batch's starts commit."""
+
+    async def commit_transitions(self, ts: Sequence[Transition]) -> list[bool]:
+        first = await self.get_incident(ts[0].incident.id)
+        assert first is not None and await self.commit_transition(Transition(first, events=(
+            Event("note", first.updated_at, first.id),)))
+        return await super().commit_transitions(ts)
+
+
+class StartsFail(SqliteStore):
+    """Committing the batch's starts together fails (nothing of it is applied)."""
+
+    async def commit_transitions(self, ts: Sequence[Transition]) -> list[bool]:
+        with patch("server.adapters.sqlite.alerting.insert_events", boom):
+            return await super().commit_transitions(ts)
+
+
+@pytest.mark.parametrize("store", [StartsRaced, StartsFail])
+async def test_starts_that_lose_or_fail_together_start_alone(
+        make_api: ApiFactory, settings: Settings, store: type[SqliteStore]) -> None:
+    api = await make_api(store=store(settings.sqlite_path))
+    await two_officers(api)
+    await started_once(api, await a_batch_opening_four_incidents(api))
+
+
+class SweptMeanwhile(SqliteStore):
+    """The sweep starts the batch's first incident just before, or just after, the batch's
+    starts read them."""
+
+    sweep: Callable[[str], Awaitable[None]] | None = None
+    after_read = False
+
+    async def get_incidents(self, ids: Sequence[str]) -> list[Incident]:
+        if self.sweep is not None and not self.after_read:
+            await self.sweep(ids[0])
+        found = await super().get_incidents(ids)
+        if self.sweep is not None and self.after_read:
+            await self.sweep(ids[0])
+        return found
+
+
+@pytest.mark.parametrize("after_read", [False, True])
+async def test_an_incident_the_sweep_starts_meanwhile_is_started_once(
+        make_api: ApiFactory, settings: Settings, after_read: bool) -> None:
+    store = SweptMeanwhile(settings.sqlite_path)
+    store.after_read = after_read
+    api = await make_api(store=store)
+    store.sweep = api.app[keys.ESCALATION].start
+    await two_officers(api)
+    await started_once(api, await a_batch_opening_four_incidents(api))

@@ -4,7 +4,8 @@ seeded number of times (tests/interleaving.py), on SQLite and on MongoDB, over s
 Broken variants both tests were run against (and failed on, every seed): the version guard
 removed from the MongoDB claim (intents.py) or from SQLite's commit_transition; and the
 step test without run_step's step_seq check. Without the yields, the missing MongoDB guard
-passes them all.
+passes them all. The batch test failed with the version guard removed from SQLite's
+commit_transitions (incidents started twice) on about half its seeds, run after run.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from server.settings import Settings
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, policy_file, post
 from tests.conftest import ALL_STORES, Api, ApiFactory, shared_mongo
 from tests.interleaving import interleaving
+from tests.test_ingest_paths import a_batch_opening_four_incidents, started_once, two_officers
 
 pytestmark = ALL_STORES
 SEEDS = range(4)
@@ -140,3 +142,29 @@ async def test_one_step_run_concurrently_is_done_exactly_once(
     assert stale == [False] * 4
     await api.app[keys.TASKS].idle()
     assert await detail(api, iid) == d
+
+
+# The batch's starts read, decide and commit in three calls: longer waits around each (and
+# more seeds) let the sweep's starts land in between, which the usual waits rarely do.
+@pytest.mark.parametrize("seed", range(8))
+async def test_a_batch_starting_its_incidents_while_the_sweep_does_starts_each_once(
+        make_api: ApiFactory, settings: Settings, raw_store: Store, seed: int) -> None:
+    api = await make_api(settings=replace(settings, sweep_s=NO_SWEEP_S),
+                         store=interleaving(raw_store, seed, most=16))
+    await two_officers(api)
+    escalation, done = api.app[keys.ESCALATION], asyncio.Event()
+
+    async def sweeping() -> None:   # the sweep's start of every open incident, over and over
+        store = api.app[keys.STORE]
+        while not done.is_set():
+            waiting = await store.list_incidents(status="open")
+            await asyncio.gather(*(escalation.start(i.id) for i in waiting))
+
+    async def batch() -> list[str]:
+        try:
+            return await a_batch_opening_four_incidents(api)
+        finally:
+            done.set()
+
+    ids, *_ = await asyncio.gather(batch(), sweeping(), sweeping())
+    await started_once(api, ids)

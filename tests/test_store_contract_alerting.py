@@ -229,3 +229,35 @@ async def test_a_batch_stores_as_its_posts_would_one_by_one(store: Store) -> Non
     assert kinds == [("incident_opened", "inc_a"), ("report_joined", "inc_a"),
                      ("incident_opened", "inc_c"), ("report_joined", "inc_a"),
                      ("report_joined", "inc_c")]
+
+
+async def test_several_incidents_are_read_at_once(store: Store) -> None:
+    a, b = await started(store, "a"), await started(store, "b")
+    assert await store.get_incidents([]) == []
+    found = await store.get_incidents([b.id, "inc_missing", a.id, b.id])
+    assert found == [await store.get_incident(b.id), await store.get_incident(a.id)]
+
+
+async def test_transitions_commit_together_each_guarded_by_its_version(store: Store) -> None:
+    assert await store.commit_transitions([]) == []
+    a, b, c = [await started(store, x) for x in "abc"]
+    # b changes after it was read: its transition below was decided from a stale version.
+    assert await store.commit_transition(Transition(replace(b, summary="changed")))
+    alerts = {i.id: alert(i, f"alr_{i.id}") for i in (a, b, c)}
+    ts = [Transition(replace(i, status=IncidentStatus.ALERTING, current_alert_id=alerts[i.id].id,
+                             next_step_at=T0 + timedelta(seconds=30), step_seq=1),
+                     (alerts[i.id],), (Event("alert_sent", T0, i.id, alerts[i.id].id),))
+          for i in (a, b, c)]
+    assert await store.commit_transitions(ts) == [True, False, True]
+    for inc, won in ((a, True), (b, False), (c, True)):
+        stored = await store.get_incident(inc.id)
+        assert stored is not None
+        assert stored.status is (IncidentStatus.ALERTING if won else IncidentStatus.OPEN)
+        assert stored.version == 1   # a and c by their start, b by its change
+        assert await store.get_alert(alerts[inc.id].id) == (alerts[inc.id] if won else None)
+        kinds = [e.kind for e in await store.events_after(0, incident_id=inc.id)]
+        assert kinds == ["incident_opened"] + (["alert_sent"] if won else [])
+    assert [x.id for x in await store.open_alerts_for("o1")] == [alerts[a.id].id,
+                                                                 alerts[c.id].id]
+    # Committed once: the same transitions again are stale, every one.
+    assert await store.commit_transitions(ts) == [False, False, False]

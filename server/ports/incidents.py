@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -13,6 +14,11 @@ class IncidentReads(Protocol):
 
     async def get_incident(self, iid: str) -> Incident | None:
         """One incident."""
+        ...
+
+    async def get_incidents(self, ids: Sequence[str]) -> list[Incident]:
+        """Several incidents in one read, in the order asked, each once; those that do not
+        exist are left out."""
         ...
 
     async def list_incidents(self, *, status: str | None = None, priority: str | None = None,

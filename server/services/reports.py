@@ -160,6 +160,18 @@ class ReportService:
         except Exception:  # the report is committed; the sweep starts the incident later
             log.exception("could not start escalation for %s", incident_id)
 
+    async def _start_many(self, incident_ids: Sequence[str]) -> None:
+        """Start a batch's incidents together; any left over, or all of them if that fails,
+        one by one (the reports are committed either way: the sweep starts what is left)."""
+        rest: Sequence[str] = incident_ids
+        if len(incident_ids) > 1:
+            try:
+                rest = await self._escalation.start_many(incident_ids)
+            except Exception:
+                log.exception("could not start %d incidents together; starting each alone",
+                              len(incident_ids))
+        await asyncio.gather(*(self._start(iid) for iid in rest))
+
     def _item(self, report: Report, now: datetime) -> IngestItem:
         """What the store needs to store and group this report."""
         return IngestItem(report, report.posted_at - self._grouping.window,
@@ -184,7 +196,7 @@ class ReportService:
         placed (one vectorised lookup) and triaged first, then stored in order in as few
         writes as the store can make of them (one unit of work and one COMMIT for SQLite;
         a bad post costs only itself); then each incident the batch opened or raised
-        starts once, concurrently."""
+        starts once, all together (Escalation.start_many)."""
         now = self._clock.now()
         located = [i for i, b in enumerate(bodies) if b.get("location") is not None]
         placed: list[str | Unplaced | None] = [UNPLACED] * len(bodies)
@@ -215,7 +227,7 @@ class ReportService:
                 starts[plan.incident.id] = None
         if any(isinstance(i, Ingested) and i.created for i in results):
             self._feed.notify()
-        await asyncio.gather(*(self._start(iid) for iid in starts))
+        await self._start_many(list(starts))
         return results
 
 

@@ -180,6 +180,15 @@ class AlertingCollections(TransitionIntents):
             await self._settle(iid, doc["intent"])
         return from_doc(Incident, doc)
 
+    async def get_incidents(self, ids: Sequence[str]) -> list[Incident]:
+        """Several incidents in one query, each settled as get_incident settles one."""
+        docs = await self.col("incidents").find({"_id": {"$in": list(ids)}}).to_list(None)
+        for doc in docs:
+            if "intent" in doc:
+                await self._settle(doc["_id"], doc["intent"])
+        found = {d["_id"]: from_doc(Incident, d) for d in docs}
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
     async def list_incidents(self, *, status: str | None = None, priority: str | None = None,
                              neighbourhood_id: str | None = None, since: datetime | None = None,
                              before_id: str | None = None, limit: int = 50) -> list[Incident]:

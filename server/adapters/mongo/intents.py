@@ -67,6 +67,17 @@ class TransitionIntents(MongoBase):
         await self._finish(new.id, intent)
         return True
 
+    async def commit_transitions(self, ts: Sequence[Transition]) -> list[bool]:
+        """commit_transition for each, concurrently: each keeps its own claim and intent,
+        so each is all or nothing across a crash (one claim per document is what MongoDB
+        makes atomic without a transaction). All finish before an exception is raised."""
+        done = await asyncio.gather(*(self.commit_transition(t) for t in ts),
+                                    return_exceptions=True)
+        for d in done:
+            if isinstance(d, BaseException):
+                raise d
+        return [d is True for d in done]
+
     async def _unblock(self, iid: str) -> None:
         """After a lost claim: if the incident has an unfinished transition, wait for its
         owner (at most the grace period) or finish it, so the caller's re-read is final."""
