@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 from datetime import UTC, datetime
@@ -132,5 +133,58 @@ async def test_kill_9_while_pushing_then_restart_pushes_every_device(
         except (AssertionError, TimeoutError) as exc:
             log = server.log.read_text(errors="replace")[-6000:]
             raise AssertionError(f"{exc!r}; the server's log ends:\n{log}") from exc
+        finally:
+            await server.kill()
+
+
+async def test_sigterm_with_pushes_in_flight_shuts_down_in_order(
+        tmp_path: Path, fcm: tuple[FakeFcm, str]) -> None:
+    """SIGTERM while both phones' pushes hang and the sweep runs every 50 ms: the process
+    stops serving, lets its work finish or cancels it, closes the store and exits 0, with
+    nothing logged as a failure. (The orderly shutdown this guards was found by the
+    escalation benchmark, whose restarted server a SIGINT left running past the 15 s before
+    its kill: asyncio.run cancelled every task at once, the cleanup among them. This test
+    passes on that code too; it pins the outcome, not the order.)"""
+    fake, url = fcm
+    port = free_port()
+    env = {**os.environ, "BLUELIGHT_STORE": f"sqlite:///{tmp_path / 'term.db'}",
+           "BLUELIGHT_DATA_DIR": str(tmp_path), "BLUELIGHT_JWT_SECRET": SECRET,
+           "BLUELIGHT_PORT": str(port), "BLUELIGHT_PUSH": "fcm",
+           "BLUELIGHT_FCM_PROJECT_ID": "bluelight-test", "BLUELIGHT_FCM_ENDPOINT": url,
+           "BLUELIGHT_FCM_ACCESS_TOKEN": "test-access-token", "BLUELIGHT_SWEEP_S": "0.05"}
+    phones = [token_of("pc1"), token_of("pc2")]
+    for phone in phones:
+        fake.scripts[phone] = ["hang:600"]
+    server = Server(env, port, tmp_path / "server.log")
+    async with aiohttp.ClientSession() as session:
+        try:
+            await server.start(session)
+            await call(session, server, "PUT", "/v1/neighbourhoods/whitehall",
+                       "admin", body=feature(WHITEHALL_BOX, "Whitehall"))
+            for i, oid in enumerate(("pc1", "pc2")):
+                await call(session, server, "PUT", f"/v1/officers/{oid}", "admin", body={
+                    "name": oid, "callsign": oid.upper(), "neighbourhood_ids": ["whitehall"]})
+                await call(session, server, "PUT", "/v1/me/duty", "officer", oid,
+                           {"on_duty": True})
+                await call(session, server, "PUT", "/v1/me/location", "officer", oid,
+                           {"lat": 51.5050 + i * 0.0005, "lon": -0.1265})
+                await call(session, server, "PUT", f"/v1/me/devices/{phones[i]}", "officer",
+                           oid, {"platform": "android"})
+            await call(session, server, "POST", "/v1/reports", "ingest", body={
+                "source": "x", "external_id": "term1", "text": "he has a knife, help",
+                "posted_at": datetime.now(UTC).isoformat(),
+                "location": {"lat": WHITEHALL[0], "lon": WHITEHALL[1]}})
+
+            async def in_flight() -> bool:
+                return all(fake.to(p) for p in phones)
+
+            await eventually(in_flight, within=60)
+            assert server.proc is not None
+            server.proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                code = await server.proc.wait()
+            log = server.log.read_text(errors="replace")
+            assert code == 0, log[-4000:]
+            assert "Traceback" not in log and " ERROR " not in log, log[-4000:]
         finally:
             await server.kill()

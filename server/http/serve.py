@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import resource
+import signal
 from contextlib import suppress
 from http import HTTPStatus
 from typing import Any
@@ -125,16 +126,23 @@ class Runner(web.AppRunner):
 
 
 def run(app: web.Application, settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then shut down cleanly."""
+    """Serve until SIGINT or SIGTERM, then shut down in order: the signal only wakes main,
+    which stops the runner while every other task is still running (aiohttp's own handlers
+    raise out of the loop instead, and asyncio.run then cancels every task at once, a step
+    half done and the cleanup that should wait for it among them)."""
     async def main() -> None:
-        runner = Runner(app, cap=connection_cap(settings), handle_signals=True,
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runner = Runner(app, cap=connection_cap(settings), handle_signals=False,
                         **server_options(settings))
         await runner.setup()
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
-            await asyncio.Event().wait()    # the signal handlers raise GracefulExit
+            await stop.wait()
         finally:
             await runner.cleanup()
 
-    with suppress(web.GracefulExit, KeyboardInterrupt):
+    with suppress(KeyboardInterrupt):
         asyncio.run(main())
