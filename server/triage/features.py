@@ -30,11 +30,17 @@ CHAR_N = (3, 5)        # character n-grams within each word, padded with a space
 CACHE_WORDS = 200_000  # bound on the per-word cache (cleared when full)
 _NO_INTS: Ints = np.zeros(0, np.int32)
 _NO_FLOATS: Floats = np.zeros(0, np.float32)
+# 1 + log(tf), the sublinear term frequency, looked up for the tf's of a post with fewer
+# than SUBLINEAR grams: numpy's log works element by element, so these are the very values
+# computing them gives, in each width a block is worked in (float32 words, float64 chars).
+SUBLINEAR = 1024
+SUBLINEAR32: Floats = 1.0 + np.log(np.arange(SUBLINEAR, dtype=np.float32).clip(1))
+SUBLINEAR64: npt.NDArray[np.float64] = 1.0 + np.log(np.arange(SUBLINEAR).clip(1))
 
 
 def word_grams(tokens: Sequence[str]) -> list[str]:
     """Unigrams and bigrams of a token list."""
-    return [*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens))]
+    return [*tokens, *[f"{a} {b}" for a, b in itertools.pairwise(tokens)]]
 
 
 def char_grams(token: str) -> list[str]:
@@ -51,6 +57,7 @@ class NgramSpace:
         self.terms = list(vocab)
         self.index = {t: i for i, t in enumerate(self.terms)}
         self.idf: Floats = idf if idf is not None else _NO_FLOATS
+        self.rarest = float(self.idf.max()) if len(self.idf) else 0.0   # the largest idf
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -66,12 +73,13 @@ class NgramSpace:
         self.index = {t: i for i, t in enumerate(self.terms)}
         self.idf = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1 for t in self.terms],
                             dtype=np.float32)
+        self.rarest = float(self.idf.max()) if len(self.idf) else 0.0
         return self
 
     def lookup(self, grams: Iterable[str]) -> tuple[int, ...]:
         """The indices of the known grams (repeats kept)."""
         get = self.index.get
-        return tuple(i for g in grams if (i := get(g)) is not None)
+        return tuple([i for g in grams if (i := get(g)) is not None])
 
     def weigh(self, counts: Counter[int]) -> tuple[Ints, Floats]:
         """(indices, L2-normalised sublinear TF-IDF values) from index counts."""
@@ -81,6 +89,20 @@ class NgramSpace:
         tf = np.fromiter(counts.values(), np.float32, len(counts))
         vals = (1.0 + np.log(tf)) * self.idf[idx]
         return idx, (vals / math.sqrt(float(vals @ vals))).astype(np.float32)
+
+    def weigh_grams(self, grams: Sequence[int]) -> tuple[Ints, Floats]:
+        """weigh(Counter(grams)): the same arrays, in fewer numpy calls (the tf's log only
+        when some gram repeats: (1 + log 1) * idf is exactly idf)."""
+        first = dict.fromkeys(grams)   # the order Counter keeps
+        if not first:
+            return _NO_INTS, _NO_FLOATS
+        idx = np.fromiter(first, np.int32, len(first))
+        vals = self.idf.take(idx)
+        if len(first) < len(grams):
+            tf = np.fromiter(Counter(grams).values(), np.intp, len(first))
+            vals = (SUBLINEAR32.take(tf) if len(grams) < SUBLINEAR
+                    else (1.0 + np.log(tf.astype(np.float32))).astype(np.float32)) * vals
+        return idx, vals / math.sqrt(float(vals @ vals))
 
 
 @dataclass(frozen=True)
@@ -108,8 +130,8 @@ class Featurizer:
 
     The character block is sublinear TF-IDF over the whole post (measured better than
     per-word vectors); the embedding is the normalised sum of the words' token vectors, so
-    what each word adds to it is computed once and cached (TriageModel caches its dot
-    products too), which keeps triage fast."""
+    what each word adds to it is computed once and cached (triage keeps it, and its dot
+    products with the heads, in rows.WordRows), which keeps triage fast."""
 
     def __init__(self, word: NgramSpace | None = None, char: NgramSpace | None = None,
                  embedder: Embedder | None = None, idf_weighted: bool = True) -> None:
@@ -135,14 +157,19 @@ class Featurizer:
         self._cache.clear()
         return self
 
-    def word_weight(self, token: str) -> float:
-        """How much a word counts in the post's embedding: its idf, so that "i", "the" and
-        "gonna" stop setting the direction of every post (a word the corpus never saw
+    def word_weights(self, tokens: Sequence[str]) -> Floats:
+        """How much each word counts in the post's embedding: its idf, so that "i", "the"
+        and "gonna" stop setting the direction of every post (a word the corpus never saw
         counts as much as its rarest words)."""
         if not self.idf_weighted or not len(self.word):
-            return 1.0
-        i = self.word.index.get(token)
-        return float(self.word.idf[i] if i is not None else self.word.idf.max())
+            return np.ones(len(tokens), np.float32)
+        get, idf, rarest = self.word.index.get, self.word.idf, self.word.rarest
+        return np.array([idf[i] if (i := get(t)) is not None else rarest for t in tokens],
+                        np.float32)
+
+    def embeddings(self, tokens: Sequence[str]) -> Floats:
+        """Each word's token-vector sum times its weight, one row a word (not cached)."""
+        return self.embedder.token_sums(tokens) * self.word_weights(tokens)[:, None]
 
     def word_features(self, token: str) -> WordFeatures:
         """One word's features, cached."""
@@ -150,14 +177,13 @@ class Featurizer:
         if hit is None:
             if len(self._cache) >= CACHE_WORDS:
                 self._cache.clear()
-            embedding = self.embedder.token_sum(token) * np.float32(self.word_weight(token))
             hit = self._cache[token] = WordFeatures(self.char.lookup(char_grams(token)),
-                                                    embedding)
+                                                    self.embeddings([token])[0])
         return hit
 
     def word_block(self, tokens: Sequence[str]) -> tuple[Ints, Floats]:
         """The word uni- and bigram TF-IDF vector of a tokenised post."""
-        return self.word.weigh(Counter(self.word.lookup(word_grams(tokens))))
+        return self.word.weigh_grams(self.word.lookup(word_grams(tokens)))
 
     def char_block(self, per_word: Sequence[WordFeatures]) -> tuple[Ints, Floats]:
         """The character n-gram TF-IDF vector of a post, from its words' n-grams."""
@@ -187,13 +213,15 @@ class Embedder:
         self._table: Floats = np.asarray(model.embedding, dtype=np.float32)
         self._tokenizer = model.tokenizer
 
-    def token_sum(self, word: str) -> Floats:
-        """The sum of the word's token vectors (zeros if it has none)."""
-        ids = self._tokenizer.encode(word, add_special_tokens=False).ids
-        ids = [i for i in ids if 0 <= i < len(self._table)]
-        if not ids:
-            return np.zeros(EMBED_DIM, np.float32)
-        return np.asarray(self._table[ids].sum(axis=0), dtype=np.float32)
+    def token_sums(self, words: Sequence[str]) -> Floats:
+        """Each word's token-vector sum, one row a word (zeros for a word with none)."""
+        encode, table = self._tokenizer.encode, self._table
+        sums = np.zeros((len(words), EMBED_DIM), np.float32)
+        for k, word in enumerate(words):
+            ids = [i for i in encode(word, add_special_tokens=False).ids if 0 <= i < len(table)]
+            if ids:
+                np.add.reduce(table.take(ids, axis=0), axis=0, out=sums[k])
+        return sums
 
 
 @cache

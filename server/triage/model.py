@@ -19,14 +19,16 @@ import numpy.typing as npt
 
 from ..domain.triage import Assessment
 from .features import (
-    CACHE_WORDS,
     EMBED_DIM,
+    SUBLINEAR,
+    SUBLINEAR64,
     Embedder,
     Featurizer,
     Floats,
     Ints,
     NgramSpace,
 )
+from .rows import WordRows
 from .text import for_model, words
 
 FORMAT = 2  # 2: the embedding weighs words by idf
@@ -39,16 +41,6 @@ FILLER = frozenset({
     "their", "this", "that", "there", "theres", "there's", "just", "now", "up", "out", "get",
     "got", "has", "have", "had", "do", "does", "did", "not", "no"
 })
-
-
-@dataclass(frozen=True)
-class _WordPart:
-    """One word's cached share of a post: feature columns of its character n-grams
-    (repeats kept), and [its embedding sum, that sum's urgency and category logits] in one
-    vector, so a post sums its words' parts in one call."""
-
-    char_cols: npt.NDArray[np.int64]
-    dense: Floats
 
 
 @dataclass(frozen=True)
@@ -73,7 +65,8 @@ class TriageModel:
         self.cat_coef: Floats = np.zeros((0, 0), np.float32)
         self.cat_intercept: Floats = np.zeros(0, np.float32)
         self.meta: dict[str, Any] = {}
-        self._parts: dict[str, _WordPart] = {}
+        self._words: WordRows | None = None
+        self._cue_texts: dict[int, str] = {}
         self._weights: Floats | None = None
         self._bias: npt.NDArray[np.float64] = np.zeros(0)
 
@@ -119,7 +112,8 @@ class TriageModel:
         self.categories = [str(c) for c in cat.classes_]
         self.cat_coef = cat.coef_.astype(np.float32)
         self.cat_intercept = cat.intercept_.astype(np.float32)
-        self._parts.clear()
+        self._words = None
+        self._cue_texts = {}
         self._weights = None
         return self
 
@@ -134,21 +128,13 @@ class TriageModel:
                 np.float64)
         return self._weights, self._bias
 
-    def _contribution(self, token: str) -> _WordPart:
-        """What one word brings, cached: its known character n-grams, its embedding sum,
-        and that sum's [urgency, K category] logits before the post's normalisation."""
-        part = self._parts.get(token)
-        if part is None:
-            if len(self._parts) >= CACHE_WORDS:
-                self._parts.clear()
+    def word_rows(self) -> WordRows:
+        """The words met so far, as rows of what each brings to a post."""
+        if self._words is None:
             table, _ = self._table()
             nw, nc, _ = self._widths()
-            wf = self.features.word_features(token)
-            logits = (wf.embedding @ table[nw + nc:]).astype(np.float32)
-            part = self._parts[token] = _WordPart(
-                np.asarray(wf.char_grams, np.int64) + nw,
-                np.concatenate([wf.embedding, logits]))
-        return part
+            self._words = WordRows(self.features, table[nw + nc:])
+        return self._words
 
     def assess(self, text: str, top_cues: int = 3, cues_from: float = 0.0,
                tokens: Sequence[str] | None = None) -> Assessment:
@@ -157,47 +143,53 @@ class TriageModel:
         the caller has them already."""
         table, bias = self._table()
         tokens = words(for_model(text)) if tokens is None else tokens
-        wi, wv = self.features.word_block(tokens)
+        known = self.word_rows()
+        rows = known.rows(tokens)
+        wi, wv = known.word_block(tokens, rows)
         cols, vals = wi, wv
         logits = bias
-        if tokens:
-            parts = [self._contribution(t) for t in tokens]
-            grams = np.concatenate([p.char_cols for p in parts])
+        if rows:
+            grams = np.concatenate([known.chars[r] for r in rows])
             if grams.size:   # the char block, then one gather for both sparse blocks
                 ci, counts = _counted(grams)
-                cv = (1.0 + np.log(counts)) * self.features.char.idf[ci - len(
-                    self.features.word)]
+                cv = (SUBLINEAR64.take(counts) if grams.size < SUBLINEAR
+                      else 1.0 + np.log(counts)) * known.char_idf.take(ci)
                 cols = np.concatenate([wi, ci])
                 vals = np.concatenate([wv, cv / math.sqrt(float(cv @ cv))])
-            dense = np.add.reduce([p.dense for p in parts])   # [embedding, its logits]
+            dense = np.add.reduce(known.dense.take(rows, axis=0), axis=0)   # [embedding, logits]
             head = dense[:EMBED_DIM]
             norm = math.sqrt(float(head @ head))
             if norm > 0:
                 logits = logits + dense[EMBED_DIM:] * (self.hyper.embed_weight / norm)
-        rows = table[cols]
-        logits = logits + vals @ rows
-        score = _sigmoid(float(logits[0]))
-        cats = logits[1:]
-        probs = np.exp(cats - cats.max())
-        probs /= probs.sum()
+        weights = table.take(cols, axis=0)   # take: a third of the time of table[cols]
+        urgency, *cats = (logits + vals @ weights).tolist()
+        # One exp for both heads (np.exp gives the same bits in any array): the sigmoid's,
+        # and the softmax's from the largest category logit.
+        top = max(cats)
+        exps = np.exp([-urgency, *[c - top for c in cats]])
+        score = float(1.0 / (1.0 + exps[0]))
+        probs = exps[1:]
+        probs = probs / probs.sum()
         best = int(probs.argmax())
-        cues = (self._cues(wi, rows[:len(wi), 0] * wv, top_cues) if score >= cues_from
+        cues = (self._cues(wi, weights[:len(wi), 0] * wv, top_cues) if score >= cues_from
                 else ())
         return Assessment(score=score, category=self.categories[best],
                           category_p=float(probs[best]), cues=cues)
 
     def _cues(self, idx: Ints, contribution: Floats, top: int) -> tuple[str, ...]:
-        """The word n-grams that pushed the score up most: phrases of words only (no
-        punctuation or generic digits), not made of filler words alone."""
-        terms = self.features.word.terms
+        """The word n-grams that pushed the score up most (those _cue_text allows)."""
+        terms, texts = self.features.word.terms, self._cue_texts
+        limit = float(np.float32(CUE_MIN))   # the float32 comparison, on Python floats
+        values, cols = contribution.tolist(), idx.tolist()
         out: list[str] = []
-        for k in np.argsort(-contribution):
-            if contribution[k] <= CUE_MIN or len(out) == top:
+        for k in np.argsort(-contribution).tolist():
+            if values[k] <= limit or len(out) == top:
                 break
-            parts = terms[idx[k]].split()
-            if (all(any(ch.isalpha() for ch in w) for w in parts)
-                    and not all(w in FILLER for w in parts)):
-                out.append(" ".join(parts))
+            text = texts.get(cols[k])
+            if text is None:   # the same columns come up again and again: kept
+                text = texts[cols[k]] = _cue_text(terms[cols[k]])
+            if text:
+                out.append(text)
         return tuple(out)
 
     # -- persistence ------------------------------------------------------------------
@@ -240,13 +232,22 @@ class TriageModel:
         return model
 
 
+def _cue_text(term: str) -> str:
+    """A word n-gram as a cue, or "" if it is not one: phrases of words only (no punctuation
+    or generic digits), not made of filler words alone."""
+    parts = term.split()
+    if (all(any(ch.isalpha() for ch in w) for w in parts)
+            and not all(w in FILLER for w in parts)):
+        return " ".join(parts)
+    return ""
+
+
 def _counted(values: Ints) -> tuple[Ints, Ints]:
     """np.unique(values, return_counts=True) for the few hundred n-grams of one post, in
-    a third of the time (np.unique's generality costs more than the sort at this size)."""
-    values = np.sort(values)
-    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-    return values[starts], np.diff(np.append(starts, len(values)))
-
-
-def _sigmoid(z: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-z)))
+    a third of the time (np.unique's generality costs more than the sort at this size).
+    Sorts `values` in place."""
+    values.sort()
+    edges = np.ones(values.size + 1, bool)   # where a run of equal values starts or ends
+    np.not_equal(values[1:], values[:-1], out=edges[1:-1])
+    starts = edges.nonzero()[0]
+    return values.take(starts[:-1]), starts[1:] - starts[:-1]

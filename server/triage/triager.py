@@ -29,9 +29,13 @@ class ModelError(ValueError):
 
 @cache
 def load_model(folder: Path = SHIPPED_MODEL) -> TriageModel:
-    """The model in folder, loaded once per process (it is read-only once loaded)."""
+    """The model in folder, loaded once per process (it is read-only once loaded), with
+    WordLlama: the first post, perhaps an emergency, must not wait for it (~0.4 s, the event
+    loop with it)."""
     try:
-        return TriageModel.load(folder)
+        model = TriageModel.load(folder)
+        _ = model.features.embedder   # loads WordLlama
+        return model
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"triage model {folder}: {exc}") from None
 
@@ -53,6 +57,7 @@ class Triager:
         rarest = float(space.idf.max()) if len(space) else 0.0
         self._english = frozenset(t for t, i in space.index.items()
                                   if " " not in t and rarest - space.idf[i] >= math.log(COMMON))
+        self._bare: dict[str, PostContext] = {}
 
     def language(self, text: str, given: str | None,
                  tokens: Sequence[str] | None = None) -> str:
@@ -64,10 +69,14 @@ class Triager:
 
     def triage(self, text: str, ctx: PostContext | None = None) -> Triage:
         """The verdict for one post."""
-        ctx = ctx or PostContext()
         tokens = words(for_model(text))
-        lang = self.language(text, ctx.lang, tokens)
-        ctx = replace(ctx, lang=lang)
+        lang = self.language(text, ctx.lang if ctx else None, tokens)
+        # dataclasses.replace costs as much as the language check: skipped when it would
+        # change nothing, and the context-free one is made once per language.
+        if ctx is None:
+            ctx = self._bare.get(lang) or self._bare.setdefault(lang, PostContext(lang=lang))
+        elif ctx.lang != lang:
+            ctx = replace(ctx, lang=lang)
         assessment = (self.model.assess(text, cues_from=self.review_at, tokens=tokens)
                       if lang in self.rules.languages else None)
         return decide(text, assessment, ctx, self.rules, self.alert_at, self.review_at)

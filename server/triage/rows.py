@@ -1,0 +1,85 @@
+"""The words a model has met, as rows of arrays: what triage looks a post's words up in.
+
+Objects per word (a dataclass and a few small arrays each) made a post cost more in Python
+and numpy overheads than in arithmetic; rows of one array make it a dict look-up a word and
+one numpy gather. Each value is made by the same numpy calls, in the same order, as when
+each word had its objects, so scores do not move in their last bit (and `triage train`,
+which scores out-of-fold posts to calibrate its thresholds, writes the same model).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from .features import CACHE_WORDS, EMBED_DIM, Featurizer, Floats, Ints, char_grams
+
+FIRST_ROWS = 1024   # room made at first; doubled when full (untouched rows cost no memory)
+
+
+class WordRows:
+    """Every word met so far, one row each, and made the first time a post has it:
+
+      dense[r]    the word's weighted embedding sum, then that sum times the heads (its
+                  urgency and category logits before the post's normalisation)
+      chars[r]    the feature columns of its known character n-grams, repeats kept
+      unigram[r]  its word-block column, or -1
+
+    A post's new words are made together. Rows are bounded by CACHE_WORDS (cleared when
+    full), as Featurizer's word cache is."""
+
+    def __init__(self, features: Featurizer, heads: Floats) -> None:
+        self._features, self._heads = features, heads
+        self.row: dict[str, int] = {}
+        self.chars: list[Ints] = []
+        self.unigram: list[int] = []
+        self.dense: Floats = np.zeros((FIRST_ROWS, EMBED_DIM + heads.shape[1]), np.float32)
+        # The char block's idf by feature column (zero for the word block's), as float64,
+        # the type its values are worked in: no shifting of columns, no casting, per post.
+        self._offset = len(features.word)
+        self.char_idf = np.concatenate([np.zeros(self._offset), features.char.idf])
+
+    def forget(self) -> None:
+        """Drop every row (a cold start)."""
+        self.row, self.chars, self.unigram = {}, [], []
+
+    def rows(self, tokens: Sequence[str]) -> list[int]:
+        """The tokens' rows, making those of new words first."""
+        get = self.row.get
+        found = [get(t, -1) for t in tokens]
+        if -1 in found:
+            self.add(tokens)
+            found = [self.row[t] for t in tokens]
+        return found
+
+    def add(self, tokens: Sequence[str]) -> None:
+        """Make the rows of these words (those not made yet)."""
+        if len(self.row) + len(tokens) > CACHE_WORDS:
+            self.forget()
+        new = [t for t in dict.fromkeys(tokens) if t not in self.row]
+        start, end = len(self.chars), len(self.chars) + len(new)
+        if end > len(self.dense):
+            grown = np.zeros((max(end, 2 * len(self.dense)), self.dense.shape[1]), np.float32)
+            grown[:start] = self.dense[:start]
+            self.dense = grown
+        block = self.dense[start:end]
+        block[:, :EMBED_DIM] = self._features.embeddings(new)
+        for k in range(len(new)):
+            # Word by word: a matrix product would add in another order than the vector
+            # products the scores were computed with, and they must not move a bit.
+            np.matmul(block[k, :EMBED_DIM], self._heads, out=block[k, EMBED_DIM:])
+        get, offset = self._features.char.index.get, self._offset
+        for r, t in enumerate(new, start):
+            self.row[t] = r
+            self.chars.append(np.array(
+                [i + offset for g in char_grams(t) if (i := get(g)) is not None], np.int32))
+        self.unigram += [self._features.word.index.get(t, -1) for t in new]
+
+    def word_block(self, tokens: Sequence[str], rows: Sequence[int]) -> tuple[Ints, Floats]:
+        """Featurizer.word_block(tokens), the unigrams found by row."""
+        space, unigram = self._features.word, self.unigram
+        grams = [c for r in rows if (c := unigram[r]) >= 0]   # unigrams, then bigrams
+        grams += space.lookup([f"{a} {b}" for a, b in itertools.pairwise(tokens)])
+        return space.weigh_grams(grams)
