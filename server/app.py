@@ -173,6 +173,16 @@ async def _geofence_ctx(app: web.Application) -> AsyncIterator[None]:
     await geofence.close()
 
 
+async def _triage_warm_ctx(app: web.Application) -> AsyncIterator[None]:
+    # WordLlama (~0.4 s) loads in a worker thread after start-up, off the ready path; a post
+    # that arrives first waits for it under the featurizer's lock.
+    warming = asyncio.create_task(asyncio.to_thread(app[keys.REPORTS].triager.warm),
+                                  name="triage-warm")
+    yield
+    with contextlib.suppress(Exception):
+        await warming   # a thread cannot be cancelled: let it finish
+
+
 async def _close_streams(app: web.Application) -> None:
     app[keys.FEED].close()
 
@@ -262,6 +272,6 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     app[keys.ROUTE_ROLES] = table
     app.on_shutdown.append(_close_streams)
     for ctx in (_store_ctx, _push_ctx, _geofence_ctx, _timers_ctx, _retention_ctx,
-                _sources_ctx, metrics_http.metrics_port_ctx):
+                _sources_ctx, metrics_http.metrics_port_ctx, _triage_warm_ctx):
         app.cleanup_ctx.append(ctx)
     return app

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from server import keys
 from server.__main__ import main
 from server.settings import Settings
+from server.triage.triager import SHIPPED_MODEL
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post
-from tests.conftest import Api
+from tests.conftest import Api, ApiFactory, eventually
 
 KNIFE = "he has a knife and he's coming at me, please help"
 
@@ -98,3 +102,19 @@ async def test_outcomes_become_training_labels(api: Api, settings: Settings, tmp
     assert [(d["text"], d["urgent"]) for d in lines] == [
         (KNIFE, True), ("man collapsed on the pavement, not breathing", False)]
     assert all(d["origin"].startswith("x:") for d in lines)
+
+
+async def test_the_server_loads_wordllama_after_start_up_without_waiting_for_a_post(
+        make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
+    """Neither readiness nor the first post waits for the embedding table: the app loads
+    it in a worker thread once started. (A copy of the model: the shipped one is loaded
+    once per process, perhaps already warm from another test.)"""
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED_MODEL, model)
+    api = await make_api(settings=replace(settings, triage_model_dir=model))
+    features = api.app[keys.REPORTS].triager.model.features
+
+    async def warm() -> bool:
+        return features._embedder is not None
+
+    await eventually(warm, within=30)

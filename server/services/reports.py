@@ -61,7 +61,8 @@ class ReportService:
     def __init__(self, store: IngestStore, geofence: GeofenceService, triager: Triager,
                  grouping: GroupingRules, escalation: Escalation, feed: EventFeed,
                  clock: Clock) -> None:
-        self._store, self._geofence, self._triager = store, geofence, triager
+        self._store, self._geofence = store, geofence
+        self.triager = triager   # public: the app warms it after start-up
         self._grouping, self._escalation, self._feed, self._clock = (
             grouping, escalation, feed, clock)
 
@@ -91,7 +92,7 @@ class ReportService:
         return PostContext(
             lang=body.get("lang"), repost=bool(ctx.get("repost")),
             quote=bool(ctx.get("quote")), reply=bool(ctx.get("reply_to")),
-            news_link=self._triager.is_news_link(ctx.get("links", ())),
+            news_link=self.triager.is_news_link(ctx.get("links", ())),
             distance_km=far, age=age)
 
     def build(self, body: dict[str, Any], now: datetime,
@@ -103,7 +104,7 @@ class ReportService:
                 "source", "has no visible characters")])
         posted = now if posted > now + MAX_FUTURE else posted
         nid, how, place = self._locate(body, placed)
-        verdict = self._triager.triage(body["text"], self._context(body, nid, now - posted))
+        verdict = self.triager.triage(body["text"], self._context(body, nid, now - posted))
         if place is not None:
             verdict = replace(verdict, cues=(*verdict.cues, f"place:{place}"))
         loc = body.get("location") or {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -138,13 +139,18 @@ class Featurizer:
         self.word = word or NgramSpace()
         self.char = char or NgramSpace()
         self._embedder = embedder
+        # The server loads WordLlama in a worker thread after start-up; a post triaged on
+        # the loop meanwhile waits for that load rather than making a second one.
+        self._embedder_lock = threading.Lock()
         self.idf_weighted = idf_weighted
         self._cache: dict[str, WordFeatures] = {}
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder()
+            with self._embedder_lock:
+                if self._embedder is None:
+                    self._embedder = Embedder()
         return self._embedder
 
     def fit(self, model_texts: Sequence[str], word_min_df: int = 2,

@@ -29,13 +29,10 @@ class ModelError(ValueError):
 
 @cache
 def load_model(folder: Path = SHIPPED_MODEL) -> TriageModel:
-    """The model in folder, loaded once per process (it is read-only once loaded), with
-    WordLlama: the first post, perhaps an emergency, must not wait for it (~0.4 s, the event
-    loop with it)."""
+    """The model in folder, loaded once per process (it is read-only once loaded). WordLlama
+    is loaded on first use or by Triager.warm (the server warms it after start-up)."""
     try:
-        model = TriageModel.load(folder)
-        _ = model.features.embedder   # loads WordLlama
-        return model
+        return TriageModel.load(folder)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"triage model {folder}: {exc}") from None
 
@@ -58,6 +55,11 @@ class Triager:
         self._english = frozenset(t for t, i in space.index.items()
                                   if " " not in t and rarest - space.idf[i] >= math.log(COMMON))
         self._bare: dict[str, PostContext] = {}
+
+    def warm(self) -> None:
+        """Load WordLlama now (~0.4 s): the server calls this in a worker thread once it is
+        ready, so that neither start-up nor the first post, perhaps an emergency, waits."""
+        _ = self.model.features.embedder
 
     def language(self, text: str, given: str | None,
                  tokens: Sequence[str] | None = None) -> str:
