@@ -68,6 +68,27 @@ async def call(session: aiohttp.ClientSession, server: Server, method: str, path
         return await r.json()
 
 
+async def two_phones_and_a_cry_for_help(session: aiohttp.ClientSession, server: Server,
+                                        phones: list[str]) -> None:
+    """Whitehall, two officers on duty there with a phone each, and a P1 post among them."""
+    await call(session, server, "PUT", "/v1/neighbourhoods/whitehall",
+               "admin", body=feature(WHITEHALL_BOX, "Whitehall"))
+    for i, oid in enumerate(("pc1", "pc2")):
+        await call(session, server, "PUT", f"/v1/officers/{oid}", "admin", body={
+            "name": oid, "callsign": oid.upper(), "neighbourhood_ids": ["whitehall"]})
+        await call(session, server, "PUT", "/v1/me/duty", "officer", oid, {"on_duty": True})
+        await call(session, server, "PUT", "/v1/me/location", "officer", oid,
+                   {"lat": 51.5050 + i * 0.0005, "lon": -0.1265})
+        await call(session, server, "PUT", f"/v1/me/devices/{phones[i]}", "officer", oid,
+                   {"platform": "android"})
+    await call(session, server, "POST", "/v1/reports", "ingest", body={
+        "source": "x", "external_id": "cry1", "text": "he has a knife, help",
+        # Now: a post hours old goes to review, not to officers (this broke at 15:00 on the
+        # day it was written, six hours after a fixed time).
+        "posted_at": datetime.now(UTC).isoformat(),
+        "location": {"lat": WHITEHALL[0], "lon": WHITEHALL[1]}})
+
+
 async def test_kill_9_while_pushing_then_restart_pushes_every_device(
         tmp_path: Path, fcm: tuple[FakeFcm, str]) -> None:
     fake, url = fcm
@@ -90,24 +111,7 @@ async def test_kill_9_while_pushing_then_restart_pushes_every_device(
     async with aiohttp.ClientSession() as session:
         try:
             await server.start(session)
-            await call(session, server, "PUT", "/v1/neighbourhoods/whitehall",
-                       "admin", body=feature(WHITEHALL_BOX, "Whitehall"))
-            for i, oid in enumerate(("pc1", "pc2")):
-                await call(session, server, "PUT", f"/v1/officers/{oid}", "admin", body={
-                    "name": oid, "callsign": oid.upper(), "rank": "officer",
-                    "neighbourhood_ids": ["whitehall"]})
-                await call(session, server, "PUT", "/v1/me/duty", "officer", oid,
-                           {"on_duty": True})
-                await call(session, server, "PUT", "/v1/me/location", "officer", oid,
-                           {"lat": 51.5050 + i * 0.0005, "lon": -0.1265})
-                await call(session, server, "PUT", f"/v1/me/devices/{phones[i]}", "officer",
-                           oid, {"platform": "android"})
-            await call(session, server, "POST", "/v1/reports", "ingest", body={
-                "source": "x", "external_id": "crash1", "text": "he has a knife, help",
-                # Now: a post hours old goes to review, not to officers (the test broke
-                # at 15:00 on the day it was written, six hours after a fixed time).
-                "posted_at": datetime.now(UTC).isoformat(),
-                "location": {"lat": WHITEHALL[0], "lon": WHITEHALL[1]}})
+            await two_phones_and_a_cry_for_help(session, server, phones)
             async def in_flight() -> bool:   # both first pushes sent, neither answered
                 return all(fake.to(p) for p in phones)
 
@@ -159,21 +163,7 @@ async def test_sigterm_with_pushes_in_flight_shuts_down_in_order(
     async with aiohttp.ClientSession() as session:
         try:
             await server.start(session)
-            await call(session, server, "PUT", "/v1/neighbourhoods/whitehall",
-                       "admin", body=feature(WHITEHALL_BOX, "Whitehall"))
-            for i, oid in enumerate(("pc1", "pc2")):
-                await call(session, server, "PUT", f"/v1/officers/{oid}", "admin", body={
-                    "name": oid, "callsign": oid.upper(), "neighbourhood_ids": ["whitehall"]})
-                await call(session, server, "PUT", "/v1/me/duty", "officer", oid,
-                           {"on_duty": True})
-                await call(session, server, "PUT", "/v1/me/location", "officer", oid,
-                           {"lat": 51.5050 + i * 0.0005, "lon": -0.1265})
-                await call(session, server, "PUT", f"/v1/me/devices/{phones[i]}", "officer",
-                           oid, {"platform": "android"})
-            await call(session, server, "POST", "/v1/reports", "ingest", body={
-                "source": "x", "external_id": "term1", "text": "he has a knife, help",
-                "posted_at": datetime.now(UTC).isoformat(),
-                "location": {"lat": WHITEHALL[0], "lon": WHITEHALL[1]}})
+            await two_phones_and_a_cry_for_help(session, server, phones)
 
             async def in_flight() -> bool:
                 return all(fake.to(p) for p in phones)
