@@ -9,6 +9,7 @@ version, each source's lag) are read from the app's objects at scrape time.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import time
@@ -112,46 +113,40 @@ class MeteredStore:
         setattr(self, name, timed)   # resolve each method once
         return timed
 
-    async def ingest_report(self, report: Report, *args: Any, **kwargs: Any) -> Any:
+    @contextlib.contextmanager
+    def _timing(self, operation: str) -> Iterator[None]:
+        """Store latency for the methods below, which also count what they committed."""
         started = time.perf_counter()
         try:
-            stored, incident, plan = await self._inner.ingest_report(report, *args, **kwargs)
+            yield
         finally:
-            self._metrics.child(self._metrics.store, "ingest_report").observe(
+            self._metrics.child(self._metrics.store, operation).observe(
                 time.perf_counter() - started)
+
+    async def ingest_report(self, report: Report, *args: Any, **kwargs: Any) -> Any:
+        with self._timing("ingest_report"):
+            stored, incident, plan = await self._inner.ingest_report(report, *args, **kwargs)
         self._metrics.ingested(report, plan)
         return stored, incident, plan
 
     async def ingest_reports(self, items: Sequence[IngestItem]) -> list[Stored | Exception]:
-        started = time.perf_counter()
-        try:
+        with self._timing("ingest_reports"):
             outcomes = await self._inner.ingest_reports(items)
-        finally:
-            self._metrics.child(self._metrics.store, "ingest_reports").observe(
-                time.perf_counter() - started)
         for item, done in zip(items, outcomes, strict=True):
             if not isinstance(done, Exception):
                 self._metrics.ingested(item.report, done[2])
         return outcomes
 
     async def commit_transition(self, t: Transition) -> bool:
-        started = time.perf_counter()
-        try:
+        with self._timing("commit_transition"):
             ok = await self._inner.commit_transition(t)
-        finally:
-            self._metrics.child(self._metrics.store, "commit_transition").observe(
-                time.perf_counter() - started)
         if ok:
             self._metrics.committed(t)
         return ok
 
     async def commit_transitions(self, ts: Sequence[Transition]) -> list[bool]:
-        started = time.perf_counter()
-        try:
+        with self._timing("commit_transitions"):
             won = await self._inner.commit_transitions(ts)
-        finally:
-            self._metrics.child(self._metrics.store, "commit_transitions").observe(
-                time.perf_counter() - started)
         for t, ok in zip(ts, won, strict=True):
             if ok:
                 self._metrics.committed(t)
