@@ -263,7 +263,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
                     if c.id in senders},
         receipt=load_receipt(settings.reply_templates_file, templates), tasks=TaskSet())
     escalation.on_acknowledged.append(replies.acknowledged)
-    scheduler.bind(escalation.run_step, repair)
+    scheduler.bind(escalation.run_due, repair)
     table: RouteRoles = {}
     for module in (health, neighbourhoods, officers, reports, incidents, alerts, events, admin,
                    sources, metrics_http, dashboard, replies_http, officer_app,

@@ -3,10 +3,13 @@ code with its guarantee removed (noted per test) and failed there."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+
+import pytest
 
 from server import keys
 from server.adapters.sqlite.store import SqliteStore
@@ -165,30 +168,39 @@ TWO_WAVES = [{"radius_m": 1000, "officers": 1, "ack_timeout_s": 30},
              {"radius_m": 5000, "officers": 1, "ack_timeout_s": 30}]
 
 
-# Broken variants: run_step without its due-time check (the early call acts) and without
-# its step_seq check (the stale call acts a second time). No timer fires here: the fake
-# one fires only when advanced, so only the test's own calls perform steps.
+# Broken variants: run_step or run_steps (the batch) without its due-time check (the early
+# call acts) or without its step_seq check (the stale call acts a second time). No timer
+# fires here: the fake one fires only when advanced, so only the test's own calls act.
+@pytest.mark.parametrize("batch", [False, True], ids=["run_step", "run_steps"])
 async def test_early_and_stale_step_calls_do_nothing(make_api: ApiFactory, settings: Settings,
-                                                     tmp_path: Path) -> None:
+                                                     tmp_path: Path, batch: bool) -> None:
     timer = FakeTimer(FakeClock())
     clock = timer.clock
     api = await make_api(settings=replace(settings, policy_file=policy_file(
         tmp_path, TWO_WAVES)), clock=clock, timer=timer)
     escalation = api.app[keys.ESCALATION]
+
+    async def run_step(incident_id: str, seq: int) -> bool:
+        if not batch:
+            return await escalation.run_step(incident_id, seq)
+        done = await escalation.run_steps([(incident_id, seq)])
+        assert done.retry == []
+        return incident_id in done.performed
+
     iid, _ = await alerted(api, "step1", ("near", "far"))
     seq = (await api.app[keys.STORE].get_incident(iid)).step_seq  # type: ignore[union-attr]
     before = await state_of(api, iid)
-    assert await escalation.run_step(iid, seq) is False          # 30 s early
+    assert await run_step(iid, seq) is False          # 30 s early
     assert await state_of(api, iid) == before
     clock.at += timedelta(seconds=31)
-    assert await escalation.run_step(iid, seq) is True           # due: wave 2
-    clock.at += timedelta(seconds=31)                            # wave 2 is due now too
-    assert await escalation.run_step(iid, seq) is False          # but this call is stale
+    assert await run_step(iid, seq) is True           # due: wave 2
+    clock.at += timedelta(seconds=31)                 # wave 2 is due now too
+    assert await run_step(iid, seq) is False          # but this call is stale
     kinds = (await state_of(api, iid))[1]
     assert kinds.count("alert_sent") == 2 and "escalated" not in kinds
 
 
-# Broken variants: run_step without both its guards (the step timer, firing after the
+# Broken variants: run_steps without both its guards (the step timer, firing after the
 # sweep performed its step, performs the next one early); a commit that does not arm the
 # step's timer, or a scheduler that never registers the sweep (then only one fires).
 async def test_a_step_both_the_sweep_and_its_timer_fire_for_runs_once(
@@ -201,10 +213,10 @@ async def test_a_step_both_the_sweep_and_its_timer_fire_for_runs_once(
     escalation, store = api.app[keys.ESCALATION], api.app[keys.STORE]
     calls: list[tuple[str, int, bool]] = []
 
-    async def recorded(incident_id: str, seq: int) -> bool:
-        performed = await escalation.run_step(incident_id, seq)
-        calls.append((incident_id, seq, performed))
-        return performed
+    async def recorded(due: Sequence[tuple[str, int]]) -> None:
+        done = await escalation.run_steps(due)
+        assert done.retry == []
+        calls.extend((incident_id, seq, incident_id in done.performed) for incident_id, seq in due)
 
     api.app[keys.SCHEDULER].bind(recorded)
     await timer.advance(0)   # the start-up sweep, run on the timer once the app is up

@@ -238,6 +238,20 @@ async def test_several_incidents_are_read_at_once(store: Store) -> None:
     assert found == [await store.get_incident(b.id), await store.get_incident(a.id)]
 
 
+async def test_several_incidents_alerts_are_read_at_once(store: Store) -> None:
+    a, b, c = [await started(store, x) for x in "abc"]
+    first, second = alert(a, "alr_1"), alert(a, "alr_2", recipients=("o3",))
+    for inc, alerts in ((a, (first, second)), (b, (alert(b, "alr_3"),))):
+        step = replace(inc, status=IncidentStatus.ALERTING, current_alert_id=alerts[-1].id,
+                       next_step_at=T0 + timedelta(seconds=30), step_seq=1)
+        assert await store.commit_transition(Transition(step, alerts))
+    assert await store.list_alerts_of([]) == {}
+    found = await store.list_alerts_of([c.id, a.id, "inc_missing", b.id])
+    assert found == {c.id: [], a.id: [first, second], "inc_missing": [],
+                     b.id: await store.list_alerts(b.id)}
+    assert found[a.id] == await store.list_alerts(a.id)
+
+
 async def test_transitions_commit_together_each_guarded_by_its_version(store: Store) -> None:
     assert await store.commit_transitions([]) == []
     a, b, c = [await started(store, x) for x in "abc"]

@@ -19,6 +19,11 @@ class AlertReads(Protocol):
         """An incident's alerts, oldest first."""
         ...
 
+    async def list_alerts_of(self, incident_ids: Sequence[str]) -> dict[str, list[Alert]]:
+        """list_alerts for several incidents in one read: every id asked is a key (an
+        incident without alerts has an empty list)."""
+        ...
+
     async def open_alerts_for(self, officer_id: str) -> list[Alert]:
         """Pending alerts sent to this officer."""
         ...

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
+import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from ..ports import Clock, StepQueue, Timer
 
 log = logging.getLogger(__name__)
 
-StepRunner = Callable[[str, int], Awaitable[object]]
+StepsRunner = Callable[[Sequence[tuple[str, int]]], Awaitable[object]]
 Repair = Callable[[], Awaitable[object]]
 SWEEP = "sweep"
 FIRST_SWEEP = "sweep:start"
-SWEEP_CONCURRENCY = 32
+BATCH = 500   # steps performed together at most (one read, one commit)
 
 
 def step_key(incident_id: str) -> str:
@@ -26,16 +26,21 @@ def step_key(incident_id: str) -> str:
 
 class StepScheduler:
     """Fires each step at its deadline; the sweep claims any step a timer missed (another
-    instance's, one lost in a restart). Both may fire for one step: run_step is guarded."""
+    instance's, one lost in a restart). Both may fire for one step: each run is guarded.
+    Steps that fall due while others run are collected and run together in one batch:
+    a batch's starts put hundreds of deadlines within milliseconds of each other."""
 
     def __init__(self, store: StepQueue, clock: Clock, timer: Timer, sweep_s: float) -> None:
         self._store, self._clock, self._timer, self._sweep_s = store, clock, timer, sweep_s
-        self._runner: StepRunner | None = None
+        self._runner: StepsRunner | None = None
         self._repair: Repair | None = None
+        self._due: dict[tuple[str, int], None] = {}   # collected, in order, each once
+        self._running = False
         self.last_due = 0
 
-    def bind(self, runner: StepRunner, repair: Repair | None = None) -> None:
-        """Set what runs a step, and what the sweep calls to start forgotten incidents."""
+    def bind(self, runner: StepsRunner, repair: Repair | None = None) -> None:
+        """Set what runs due steps (a batch of (incident id, seq)), and what the sweep
+        calls to start forgotten incidents."""
         self._runner, self._repair = runner, repair
 
     async def start(self) -> None:
@@ -64,12 +69,28 @@ class StepScheduler:
         self._timer.cancel(step_key(incident_id))
 
     async def _run(self, incident_id: str, seq: int) -> None:
-        if self._runner is None:
+        await self._perform([(incident_id, seq)])
+
+    async def _perform(self, due: Sequence[tuple[str, int]]) -> None:
+        """Collect the steps; the first caller runs batches until none is left, the others
+        return at once (their steps ride in its next batch). A step collected but not run
+        when the process stops keeps its persisted deadline: the next sweep finds it."""
+        self._due.update(dict.fromkeys(due))
+        if self._running or self._runner is None:
             return
+        self._running = True
         try:
-            await self._runner(incident_id, seq)
-        except Exception:
-            log.exception("escalation step %s/%d failed; the sweep will retry", incident_id, seq)
+            while self._due:
+                batch = list(itertools.islice(self._due, BATCH))
+                for key in batch:
+                    del self._due[key]
+                try:
+                    await self._runner(batch)
+                except Exception:
+                    log.exception("%d escalation steps failed; the sweep will retry them",
+                                  len(batch))
+        finally:
+            self._running = False
 
     async def sweep(self) -> None:
         """Run every step whose deadline has passed (each claim is guarded: no repeats)."""
@@ -79,15 +100,7 @@ class StepScheduler:
             log.exception("sweep could not read due steps")
             return
         self.last_due = len(due)   # overdue at this sweep (a gauge reads it)
-        # Side by side, a few at a time: each step is its own guarded transition, and
-        # concurrent commits share one fsync (a restart after an outage finds hundreds due).
-        gate = asyncio.Semaphore(SWEEP_CONCURRENCY)
-
-        async def one(incident_id: str, seq: int) -> None:
-            async with gate:
-                await self._run(incident_id, seq)
-
-        await asyncio.gather(*(one(i, s) for i, s in due))
+        await self._perform(due)
         if self._repair is not None:
             try:
                 await self._repair()

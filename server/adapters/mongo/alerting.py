@@ -248,6 +248,20 @@ class AlertingCollections(TransitionIntents):
             "_id", 1).to_list(None)
         return [from_doc(Alert, d) for d in docs]
 
+    async def list_alerts_of(self, incident_ids: Sequence[str]) -> dict[str, list[Alert]]:
+        """Several incidents' alerts in one query, after settling those with an intent
+        pending (as list_alerts settles one)."""
+        found: dict[str, list[Alert]] = {i: [] for i in incident_ids}
+        pending = await self.col("incidents").find(
+            {"_id": {"$in": list(found)}, **PENDING}, {"intent": 1}).to_list(None)
+        for doc in pending:
+            await self._settle(doc["_id"], doc["intent"])
+        docs = await self.col("alerts").find({"incident_id": {"$in": list(found)}}).sort(
+            "_id", 1).to_list(None)
+        for d in docs:
+            found[d["incident_id"]].append(from_doc(Alert, d))
+        return found
+
     async def open_alerts_for(self, officer_id: str) -> list[Alert]:
         """Pending alerts sent to this officer."""
         await self.repair_transitions()

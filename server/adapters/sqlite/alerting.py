@@ -139,6 +139,19 @@ class AlertingTables(SqliteBase):
                                     (incident_id,))
         return [from_doc(Alert, loads(r[0])) for r in rows]
 
+    async def list_alerts_of(self, incident_ids: Sequence[str]) -> dict[str, list[Alert]]:
+        """Several incidents' alerts in one read (per 500, as get_incidents)."""
+        found: dict[str, list[Alert]] = {i: [] for i in incident_ids}
+        wanted = list(found)
+        for at in range(0, len(wanted), 500):
+            chunk = wanted[at:at + 500]
+            rows = await self._fetchall(
+                "SELECT incident_id, doc FROM alerts WHERE incident_id IN"
+                f" ({','.join('?' * len(chunk))}) ORDER BY id", chunk)
+            for r in rows:
+                found[r[0]].append(from_doc(Alert, loads(r[1])))
+        return found
+
     async def open_alerts_for(self, officer_id: str) -> list[Alert]:
         """Pending alerts sent to this officer, oldest first."""
         rows = await self._fetchall(
