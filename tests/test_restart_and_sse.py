@@ -40,8 +40,11 @@ async def test_step_pending_at_stop_is_performed_once_after_restart(
 
     timer = FakeTimer(clock)
     second = await make_api(settings=tuned, clock=clock, timer=timer)
-    # Re-armed from the store, and the start-up sweep waits its turn on the timer.
-    assert list(timer.armed()) == ["sweep", f"step:{iid}", "sweep:start"]
+    # The start-up sweep waits its turn on the timer (readiness does not wait for it), and
+    # re-arms the step from the store.
+    assert list(timer.armed()) == ["sweep", "sweep:start"]
+    await timer.advance(0)
+    assert list(timer.armed()) == ["sweep", f"step:{iid}"]
     await timer.advance(31)
     assert (await timeline(second, iid)).count("alert_sent") == 2
     await timer.advance(50)   # fifty sweeps: the step must not repeat

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..domain.model import Device, Platform
 from ..domain.records import Alert, Delivery, Incident, new_id
@@ -21,6 +21,7 @@ SETTLE = timedelta(seconds=5)
 # A delivery not updated for this long was left by a process that died (a live one records
 # each attempt; backoff waits at most RetryPolicy.max_s between them).
 STALE = timedelta(seconds=20)
+BATCH = 500   # pushes sent together at most
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,25 @@ class RetryPolicy:
 def pushable(devices: Sequence[Device]) -> list[Device]:
     """The devices a push can reach (an event-stream registration is reached by the stream)."""
     return [d for d in devices if d.platform is not Platform.STREAM]
+
+
+@dataclass(frozen=True, eq=False)
+class _Push:
+    """One push of an alert to its recipients' devices (or, again, to these deliveries)."""
+
+    alert: Alert
+    kind: str
+    data: dict[str, str]
+    until: datetime
+    title: str | None
+    body: str | None
+    recipients: Sequence[str] = ()
+    records: list[Delivery] | None = None
+
+    @property
+    def tracked(self) -> bool:
+        """An alert's own push: redelivery leaves the alert alone while it is under way."""
+        return self.kind in ("alert", "repush")
 
 
 class NotifyStore(DeviceStore, DeliveryStore, Protocol):
@@ -54,6 +74,7 @@ class Notifier:
         self._retry = retry or RetryPolicy()
         self._stale = stale
         self._inflight: set[str] = set()  # alert ids this process is pushing now
+        self._queue: list[_Push] = []   # asked for in this turn of the loop
 
     def _alert_message(self, alert: Alert, incident: Incident, neighbourhood: str | None
                        ) -> tuple[dict[str, str], datetime, str, str]:
@@ -99,8 +120,7 @@ class Notifier:
             log.warning("alert %s: pushing again to %d device(s) left unpushed", alert.id,
                         len(todo))
             data, deadline, title, body = self._alert_message(alert, incident, neighbourhood)
-            self._start(alert, self._send(alert, todo, data, deadline, title, body),
-                        "repush")
+            self._enqueue(_Push(alert, "repush", data, deadline, title, body, records=todo))
         return len(todo)
 
     def closed(self, alert: Alert, kind: str, recipients: Sequence[str], **extra: str) -> None:
@@ -112,65 +132,113 @@ class Notifier:
 
     def _spawn(self, alert: Alert, recipients: Sequence[str], kind: str, data: dict[str, str],
                until: datetime, title: str | None = None, body: str | None = None) -> None:
-        self._start(alert, self._deliver(alert, recipients, kind, data, until, title, body),
-                    kind)
+        self._enqueue(_Push(alert, kind, data, until, title, body, recipients=recipients))
 
-    def _start(self, alert: Alert, work: Coroutine[Any, Any, None], kind: str) -> None:
-        if kind in ("alert", "repush"):
-            self._inflight.add(alert.id)
+    def _enqueue(self, push: _Push) -> None:
+        """Queue the push for a task that starts on the loop's next turn: pushes asked for
+        in one turn (a batch's alerts, the steps run together after a restart) share one
+        read of the devices, one write of the deliveries before sending and one after, and
+        go out side by side. Each turn's pushes are a task of their own, so a device that
+        hangs holds back no later push."""
+        if push.tracked:
+            self._inflight.add(push.alert.id)
+        self._queue.append(push)
+        if len(self._queue) == 1:
+            self._tasks.spawn(self._send_queued(), name="push-batch")
 
-        async def run() -> None:
-            try:
-                await work
-            finally:
-                if kind in ("alert", "repush"):
-                    self._inflight.discard(alert.id)
+    async def _send_queued(self) -> None:
+        pushes, self._queue = self._queue, []
+        await asyncio.gather(*(self._first_attempt(pushes[at:at + BATCH])
+                               for at in range(0, len(pushes), BATCH)))
 
-        self._tasks.spawn(run(), name=f"push-{kind}-{alert.id}")
+    def _finished(self, push: _Push) -> None:
+        if push.tracked:
+            self._inflight.discard(push.alert.id)
 
-    async def _deliver(self, alert: Alert, recipients: Sequence[str], kind: str,
-                       data: dict[str, str], until: datetime, title: str | None,
-                       body: str | None) -> None:
-        devices = pushable(await self._store.devices_for(list(recipients)))
-        if not devices:
-            log.info("alert %s: no push device for %s (an event stream may reach them)",
-                     alert.id, list(recipients))
-            return
+    async def _first_attempt(self, pushes: Sequence[_Push]) -> None:
+        """Record and send every push of the batch once; those left to retry go on alone.
+        If the store fails, the deliveries stay pending: redelivery pushes them again."""
+        try:
+            await self._record_and_send(pushes)
+        except BaseException:
+            for push in pushes:
+                self._finished(push)
+            raise
+
+    async def _record_and_send(self, pushes: Sequence[_Push]) -> None:
+        wanted = list(dict.fromkeys(o for p in pushes if p.records is None
+                                    for o in p.recipients))
+        devices: dict[str, list[Device]] = {}
+        for d in pushable(await self._store.devices_for(wanted) if wanted else []):
+            devices.setdefault(d.officer_id, []).append(d)
         now = self._clock.now()
-        records = [Delivery(id=new_id("dlv", now), alert_id=alert.id, officer_id=d.officer_id,
-                            token=d.token, kind=kind, status="pending", created_at=now,
-                            updated_at=now) for d in devices]
-        await self._send(alert, records, data, until, title, body)
+        work: list[tuple[_Push, list[Delivery]]] = []
+        for p in pushes:
+            records = p.records if p.records is not None else [
+                Delivery(id=new_id("dlv", now), alert_id=p.alert.id, officer_id=d.officer_id,
+                         token=d.token, kind=p.kind, status="pending", created_at=now,
+                         updated_at=now)
+                for o in dict.fromkeys(p.recipients) for d in devices.get(o, ())]
+            if records:
+                work.append((p, records))
+            else:
+                log.info("alert %s: no push device for %s (an event stream may reach them)",
+                         p.alert.id, list(p.recipients))
+                self._finished(p)
+        await self._store.put_deliveries([r for _, records in work for r in records])
+        again = await self._attempt([(p, r) for p, records in work for r in records])
+        for p, _ in work:
+            failed = [(r, o) for q, r, o in again if q is p]
+            if failed:
+                self._tasks.spawn(self._retry_failed(p, failed), name=f"push-{p.kind}-{p.alert.id}")
+            else:
+                self._finished(p)
 
-    async def _send(self, alert: Alert, records: list[Delivery], data: dict[str, str],
-                    until: datetime, title: str | None, body: str | None) -> None:
-        """Record the deliveries, then send with backoff until each is done or given up.
-        Each device keeps its own schedule: one device's long Retry-After (or slow answers)
-        never holds back another's retry."""
-        await self._store.put_deliveries(records)
-        pending = {r.id: r for r in records}
-        due = dict.fromkeys(pending, self._clock.now())
-        while pending:
-            now = self._clock.now()
-            batch = [r for r in pending.values() if due[r.id] <= now]
-            if not batch:
-                await asyncio.sleep(max(0.0, (min(due.values()) - now).total_seconds()))
-                continue
-            ttl = max(1, int((until - now).total_seconds()))
-            outcomes = await self._push.send([
-                PushMessage(token=r.token, data=data, ttl_s=ttl, title=title, body=body)
-                for r in batch])
-            for r in batch:
-                del pending[r.id], due[r.id]
-            now = self._clock.now()
-            given_up = []
-            for r, o in await self._record(batch, outcomes):
-                wait = timedelta(seconds=self._wait(r.attempts, o))
-                if r.attempts >= self._retry.max_attempts or now + wait >= until:
-                    given_up.append(r)
-                else:
-                    pending[r.id], due[r.id] = r, now + wait
-            await self._give_up(given_up)
+    async def _attempt(self, batch: Sequence[tuple[_Push, Delivery]]
+                       ) -> list[tuple[_Push, Delivery, PushOutcome]]:
+        """Send each delivery once and record the outcomes; those to retry."""
+        now = self._clock.now()
+        outcomes = await self._push.send([PushMessage(
+            token=r.token, data=p.data, ttl_s=max(1, int((p.until - now).total_seconds())),
+            title=p.title, body=p.body) for p, r in batch])
+        push_of = {r.id: p for p, r in batch}
+        return [(push_of[r.id], r, o)
+                for r, o in await self._record([r for _, r in batch], outcomes)]
+
+    async def _retry_failed(self, push: _Push, failed: Sequence[tuple[Delivery, PushOutcome]]
+                     ) -> None:
+        """Send again with backoff until each delivery is done or given up. Each device
+        keeps its own schedule: one device's long Retry-After (or slow answers) never holds
+        back another's retry."""
+        try:
+            pending: dict[str, Delivery] = {}
+            due: dict[str, datetime] = {}
+            await self._schedule(push, failed, pending, due)
+            while pending:
+                now = self._clock.now()
+                batch = [r for r in pending.values() if due[r.id] <= now]
+                if not batch:
+                    await asyncio.sleep(max(0.0, (min(due.values()) - now).total_seconds()))
+                    continue
+                for r in batch:
+                    del pending[r.id], due[r.id]
+                again = await self._attempt([(push, r) for r in batch])
+                await self._schedule(push, [(r, o) for _, r, o in again], pending, due)
+        finally:
+            self._finished(push)
+
+    async def _schedule(self, push: _Push, failed: Sequence[tuple[Delivery, PushOutcome]],
+                        pending: dict[str, Delivery], due: dict[str, datetime]) -> None:
+        """Each retryable delivery's next try, or give it up (too many, or past `until`)."""
+        now = self._clock.now()
+        given_up = []
+        for r, o in failed:
+            wait = timedelta(seconds=self._wait(r.attempts, o))
+            if r.attempts >= self._retry.max_attempts or now + wait >= push.until:
+                given_up.append(r)
+            else:
+                pending[r.id], due[r.id] = r, now + wait
+        await self._give_up(given_up)
 
     def _wait(self, attempts: int, outcome: PushOutcome) -> float:
         """This device's next try: doubling backoff, or later if FCM asked for later."""
