@@ -82,6 +82,8 @@ from .sources.supervisor import Supervisor
 from .sources.x import XConfig
 
 log = logging.getLogger(__name__)
+# WordLlama starts loading this long after start-up at the latest, caught up or not.
+WARM_AFTER_S = 3.0
 
 
 def make_store(settings: Settings) -> Store:
@@ -174,13 +176,15 @@ async def _geofence_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _triage_warm_ctx(app: web.Application) -> AsyncIterator[None]:
-    # WordLlama (~0.4 s) loads in a worker thread after start-up, off the ready path; a post
-    # that arrives first waits for it under the featurizer's lock.
-    warming = asyncio.create_task(asyncio.to_thread(app[keys.REPORTS].triager.warm),
-                                  name="triage-warm")
+    # WordLlama loads in a worker thread after the start-up catch-up (services/warmup.py).
+    warmup = app[keys.REPORTS].warmup
+    waiting = asyncio.create_task(warmup.start_after(app[keys.SCHEDULER].caught_up.wait(),
+                                                     WARM_AFTER_S), name="triage-warm")
     yield
-    with contextlib.suppress(Exception):
-        await warming   # a thread cannot be cancelled: let it finish
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await warmup.close()
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -29,6 +29,7 @@ from ..triage.triager import Triager
 from .escalation import Escalation
 from .feed import EventFeed
 from .geofence import GeofenceService
+from .warmup import Warmup
 
 log = logging.getLogger(__name__)
 # Connectors' clocks drift; a post stamped far in the future is stamped "now" instead.
@@ -62,7 +63,8 @@ class ReportService:
                  grouping: GroupingRules, escalation: Escalation, feed: EventFeed,
                  clock: Clock) -> None:
         self._store, self._geofence = store, geofence
-        self.triager = triager   # public: the app warms it after start-up
+        self.triager = triager
+        self.warmup = Warmup(triager.warm)   # public: the app starts it after start-up
         self._grouping, self._escalation, self._feed, self._clock = (
             grouping, escalation, feed, clock)
 
@@ -183,6 +185,7 @@ class ReportService:
                      audit: Callable[[bool], AuditEntry] | None = None) -> Ingested:
         """Store the post once; 2xx after this returns means it is committed. `audit`, given
         whether the post was new, is the entry that records the request, written with it."""
+        await self.warmup.ready()
         now = self._clock.now()
         i = self._item(self.build(body, now), now)
         stored, incident, plan = await self._store.ingest_report(
@@ -198,6 +201,7 @@ class ReportService:
         writes as the store can make of them (one unit of work and one COMMIT for SQLite;
         a bad post costs only itself); then each incident the batch opened or raised
         starts once, all together (Escalation.start_many)."""
+        await self.warmup.ready()
         now = self._clock.now()
         located = [i for i, b in enumerate(bodies) if b.get("location") is not None]
         placed: list[str | Unplaced | None] = [UNPLACED] * len(bodies)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import logging
@@ -40,6 +41,8 @@ class StepScheduler:
         self._due: dict[tuple[str, int], None] = {}   # collected, in order, each once
         self._running = False
         self.last_due = 0
+        # Set once the start-up sweep has run (what waits for it starts after the catch-up).
+        self.caught_up = asyncio.Event()
 
     def bind(self, runner: StepsRunner, repair: Repair | None = None) -> None:
         """Set what runs due steps (a batch of (incident id, seq)), and what the sweep
@@ -55,13 +58,16 @@ class StepScheduler:
         self._timer.at(FIRST_SWEEP, self._clock.now(), self._resume)
 
     async def _resume(self) -> None:
-        """Re-arm the steps still ahead, then sweep up the ones already due (the sweep runs
-        those in batches; a timer each would only queue them)."""
-        now = self._clock.now()
-        for incident_id, seq, when in await self._store.pending_steps():
-            if when > now:
-                self.arm(incident_id, seq, when)
-        await self.sweep()
+        """Sweep up the steps already due (in batches: a timer each would only queue
+        them), then re-arm the steps still ahead (one due meanwhile fires at once)."""
+        swept_until = self._clock.now()
+        try:
+            await self.sweep()
+            for incident_id, seq, when in await self._store.pending_steps():
+                if when > swept_until:   # else the sweep had it
+                    self.arm(incident_id, seq, when)
+        finally:
+            self.caught_up.set()
 
     async def shutdown(self) -> None:
         """Stop all timers and wait for a step or sweep in flight; persisted deadlines

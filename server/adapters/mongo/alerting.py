@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -216,9 +216,10 @@ class AlertingCollections(TransitionIntents):
     async def pending_steps(self) -> list[tuple[str, int, datetime]]:
         """Every scheduled step."""
         await self.repair_transitions()
-        docs = await self.col("incidents").find({"next_step_at": {"$ne": None}}).to_list(None)
-        found = [from_doc(Incident, d) for d in docs]
-        return [(i.id, i.step_seq, i.next_step_at) for i in found if i.next_step_at]
+        docs = await self.col("incidents").find({"next_step_at": {"$ne": None}}, {
+            "step_seq": 1, "next_step_at": 1}).to_list(None)
+        return [(d["_id"], d["step_seq"], datetime.fromtimestamp(d["next_step_at"], UTC))
+                for d in docs]
 
     async def escalation_queue(self) -> list[Incident]:
         """Escalated incidents not yet taken, oldest first."""

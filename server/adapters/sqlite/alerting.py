@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ...domain.records import Alert, AlertStatus, Delivery, Event, Incident, IncidentStatus, Report
@@ -117,9 +117,9 @@ class AlertingTables(SqliteBase):
 
     async def pending_steps(self) -> list[tuple[str, int, datetime]]:
         """Every scheduled step, to re-arm timers after a restart."""
-        rows = await self._fetchall("SELECT doc FROM incidents WHERE next_step_at IS NOT NULL")
-        found = [incident_of(r[0]) for r in rows]
-        return [(i.id, i.step_seq, i.next_step_at) for i in found if i.next_step_at]
+        rows = await self._fetchall("SELECT id, step_seq, next_step_at FROM incidents"
+                                    " WHERE next_step_at IS NOT NULL")
+        return [(r[0], r[1], datetime.fromtimestamp(r[2], UTC)) for r in rows]
 
     async def escalation_queue(self) -> list[Incident]:
         """Escalated incidents nobody in the control room has taken, oldest first."""

@@ -1,0 +1,76 @@
+"""The embedding table loads once, in a worker thread, after the start-up catch-up or at
+once when a post needs it; a post waits for it without holding up the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from server.services.warmup import Warmup
+
+
+class Load:
+    """A load that runs in a worker thread and holds until released."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls, self.fail = 0, fail
+        self.threads: list[threading.Thread] = []
+        self.release = threading.Event()
+
+    def __call__(self) -> None:
+        self.calls += 1
+        self.threads.append(threading.current_thread())
+        self.release.wait(10)
+        if self.fail:
+            raise OSError("weights missing")
+
+
+async def test_it_starts_after_the_catch_up_and_loads_once_off_the_loop() -> None:
+    load = Load()
+    warmup = Warmup(load)
+    caught_up = asyncio.Event()
+    waiting = asyncio.ensure_future(warmup.start_after(caught_up.wait(), at_most_s=30))
+    await asyncio.sleep(0)
+    assert load.calls == 0          # not before the catch-up
+    caught_up.set()
+    await asyncio.wait_for(waiting, 5)
+    ready = asyncio.ensure_future(warmup.ready())
+    # The loop is free while the load runs: this coroutine gets to run and release it.
+    load.release.set()
+    await asyncio.wait_for(ready, 5)
+    await asyncio.wait_for(warmup.ready(), 5)
+    assert load.calls == 1 and load.threads[0] is not threading.main_thread()
+
+
+async def test_a_post_that_comes_first_starts_it_at_once() -> None:
+    load = Load()
+    load.release.set()
+    warmup = Warmup(load)
+    never = asyncio.Event()
+    waiting = asyncio.ensure_future(warmup.start_after(never.wait(), at_most_s=30))
+    await asyncio.wait_for(warmup.ready(), 5)
+    assert load.calls == 1
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+
+
+async def test_without_a_catch_up_it_starts_at_the_latest_after_the_limit() -> None:
+    load = Load()
+    load.release.set()
+    warmup = Warmup(load)
+    await asyncio.wait_for(warmup.start_after(asyncio.Event().wait(), at_most_s=0.01), 5)
+    await asyncio.wait_for(warmup.close(), 5)
+    assert load.calls == 1
+
+
+async def test_a_failed_load_is_not_waited_for_again() -> None:
+    load = Load(fail=True)
+    load.release.set()
+    warmup = Warmup(load)
+    await asyncio.wait_for(warmup.ready(), 5)   # the caller meets the failure in triage
+    await asyncio.wait_for(warmup.ready(), 5)
+    await asyncio.wait_for(warmup.close(), 5)
+    assert load.calls == 1
