@@ -18,12 +18,13 @@ from ..domain.grouping import (
     open_incident,
     reach,
 )
-from ..domain.records import Event, Incident, Report, new_id
+from ..domain.records import Band, Event, Incident, Report, new_id
 from ..domain.sources import normalise_source
 from ..domain.times import parse_time
 from ..domain.transitions import IngestPlan
 from ..domain.triage import PostContext
 from ..ports import Clock, IngestItem, IngestStore
+from ..ports.deferrable import deferrable
 from ..security.hashchain import AuditEntry
 from ..triage.triager import Triager
 from .escalation import Escalation
@@ -188,8 +189,10 @@ class ReportService:
         await self.warmup.ready()
         now = self._clock.now()
         i = self._item(self.build(body, now), now)
-        stored, incident, plan = await self._store.ingest_report(
-            i.report, i.window_start, i.plan, i.categories, audit=audit, near=i.near)
+        # A post that alerts nobody lets an urgent one's store work go first.
+        with deferrable(i.report.triage.band is not Band.ALERT):
+            stored, incident, plan = await self._store.ingest_report(
+                i.report, i.window_start, i.plan, i.categories, audit=audit, near=i.near)
         if plan is None:
             return Ingested(stored, incident, False)
         await self._started(plan)
@@ -217,8 +220,10 @@ class ReportService:
                 built.append(self.build(body, now, placed[n]))
             except Exception as exc:
                 built.append(exc)
-        stored = iter(await self._store.ingest_reports(
-            [self._item(r, now) for r in built if isinstance(r, Report)]))
+        reports = [r for r in built if isinstance(r, Report)]
+        with deferrable(all(r.triage.band is not Band.ALERT for r in reports)):
+            stored = iter(await self._store.ingest_reports([self._item(r, now)
+                                                            for r in reports]))
         results: list[Ingested | Exception] = []
         starts: dict[str, None] = {}   # ordered, once per incident
         for r in built:

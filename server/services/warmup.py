@@ -16,11 +16,13 @@ class Warmup:
     def __init__(self, load: Callable[[], None]) -> None:
         self._load = load
         self._task: asyncio.Future[None] | None = None
+        self.finished = asyncio.Event()   # set once a load has ended, loaded or failed
 
     def start(self) -> asyncio.Future[None]:
         """Begin loading, unless it has begun."""
         if self._task is None:
             self._task = asyncio.ensure_future(asyncio.to_thread(self._load))
+            self._task.add_done_callback(lambda _: self.finished.set())
         return self._task
 
     async def ready(self) -> None:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from .lanes import LaneLock
 from .schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -54,8 +55,9 @@ class SqliteBase:
         self.path = path
         self.synchronous = synchronous
         self._db: aiosqlite.Connection | None = None
-        # One connection runs one statement at a time; the lock keeps each unit of work whole.
-        self._lock = asyncio.Lock()
+        # One connection runs one statement at a time; the lock keeps each unit of work whole
+        # (and serves urgent work before work that said it may wait).
+        self._lock = LaneLock()
         # Group commit: writers that queue up while a transaction is open share its COMMIT
         # (one fsync for many), each in a savepoint of its own so a failure undoes only itself.
         self._waiting = 0
@@ -148,9 +150,13 @@ class SqliteBase:
             self._flusher = asyncio.create_task(self._flush(), name="sqlite-group-commit")
 
     async def _flush(self) -> None:
-        async with self._lock:
+        # Urgent whoever queued it: the batch it commits may hold urgent writers.
+        await self._lock.acquire(deferrable=False)
+        try:
             if self._open:
                 await self._finish()
+        finally:
+            self._lock.release()
 
     async def _finish(self) -> None:
         """COMMIT the open transaction and tell every writer in it the outcome."""
