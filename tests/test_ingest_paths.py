@@ -302,3 +302,43 @@ async def test_an_incident_the_sweep_starts_meanwhile_is_started_once(
     store.sweep = api.app[keys.ESCALATION].start
     await two_officers(api)
     await started_once(api, await a_batch_opening_four_incidents(api))
+
+
+class ChangedBeforeStart(SqliteStore):
+    """Once armed, another writer changes the new incident after its ingest committed it
+    and before its start commits (while the start reads the officers on duty)."""
+
+    armed = False
+
+    async def on_duty_officers(self, fresh_since: datetime) -> Any:
+        officers = await super().on_duty_officers(fresh_since)
+        if self.armed:
+            self.armed = False
+            [inc] = await self.list_incidents(status="open", limit=1)
+            assert await self.commit_transition(Transition(inc, events=(
+                Event("note", inc.updated_at, inc.id),)))
+        return officers
+
+
+# Broken variant: start() deciding from the ingest's incident without a versioned commit
+# (or not re-reading after losing): the second incident would never start.
+async def test_a_single_post_starts_from_what_its_ingest_committed_or_rereads_it(
+        make_api: ApiFactory, settings: Settings) -> None:
+    store = ChangedBeforeStart(settings.sqlite_path)
+    api = await make_api(store=store)
+    metrics = api.app[keys.METRICS].registry
+
+    def reads() -> float:
+        return metrics.get_sample_value("bluelight_store_seconds_count",
+                                        {"op": "get_incident"}) or 0.0
+
+    await two_officers(api)
+    before = reads()
+    r = await api.post("/v1/reports", post("he has a knife, please hurry", "k1",
+                                           lat=CORNERS[0][0], lon=CORNERS[0][1]), role="ingest")
+    assert r.status == 201 and reads() == before   # not read back before its start
+    store.armed = True
+    r2 = await api.post("/v1/reports", post("he has a knife, please hurry", "k2",
+                                            lat=CORNERS[2][0], lon=CORNERS[2][1]), role="ingest")
+    assert r2.status == 201 and reads() == before + 1   # lost its race: read once, started
+    await started_once(api, [r.body["incident_id"], r2.body["incident_id"]])

@@ -102,12 +102,15 @@ class Escalation:
             neighbourhood_id=inc.neighbourhood_id, already_alerted=already), officers, now)
         return steps.apply_decision(inc, decision, current=current, now=now, close_as=close_as)
 
-    async def start(self, incident_id: str) -> None:
+    async def start(self, incident_id: str, known: Incident | None = None) -> None:
         """Start the policy for an open incident, or restart it at a higher priority for an
         alerting one or one escalated to the control room and not yet taken there (a P3
-        "smell of gas" escalated at once, then joined by a P1 "explosion, people trapped")."""
+        "smell of gas" escalated at once, then joined by a P1 "explosion, people trapped").
+        `known` is the incident as its ingest just committed it: the first try decides from
+        it without reading it back (a stale one loses its version race, and is re-read)."""
         for _ in range(MAX_ATTEMPTS):
-            inc = await self._store.get_incident(incident_id)
+            inc = known if known is not None else await self._store.get_incident(incident_id)
+            known = None
             if inc is None or not _may_start(inc):
                 return
             current = await self._current(inc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -185,28 +185,39 @@ class Notifier:
                 log.info("alert %s: no push device for %s (an event stream may reach them)",
                          p.alert.id, list(p.recipients))
                 self._finished(p)
-        await self._store.put_deliveries([r for _, records in work for r in records])
-        again = await self._attempt([(p, r) for p, records in work for r in records])
+        # The pending records are written while the pushes go out, not before: a process
+        # that dies meanwhile leaves them pending or unwritten, and redelivery pushes a
+        # device with either again (at least once); the write costs the push no time.
+        writing = asyncio.ensure_future(self._store.put_deliveries(  # noqa: RUF006 (awaited below)
+            [r for _, records in work for r in records]))
+        again = await self._attempt([(p, r) for p, records in work for r in records], writing)
         for p, _ in work:
             failed = [(r, o) for q, r, o in again if q is p]
             if failed:
-                self._tasks.spawn(self._retry_failed(p, failed), name=f"push-{p.kind}-{p.alert.id}")
+                self._tasks.spawn(self._retry_failed(p, failed),
+                                  name=f"push-{p.kind}-{p.alert.id}")
             else:
                 self._finished(p)
 
-    async def _attempt(self, batch: Sequence[tuple[_Push, Delivery]]
+    async def _attempt(self, batch: Sequence[tuple[_Push, Delivery]],
+                       written: Awaitable[None] | None = None,
                        ) -> list[tuple[_Push, Delivery, PushOutcome]]:
-        """Send each delivery once and record the outcomes; those to retry."""
+        """Send each delivery once and record the outcomes (after `written`, the pending
+        records' write, has landed); those to retry."""
         now = self._clock.now()
-        outcomes = await self._push.send([PushMessage(
-            token=r.token, data=p.data, ttl_s=max(1, int((p.until - now).total_seconds())),
-            title=p.title, body=p.body) for p, r in batch])
+        try:
+            outcomes = await self._push.send([PushMessage(
+                token=r.token, data=p.data, ttl_s=max(1, int((p.until - now).total_seconds())),
+                title=p.title, body=p.body) for p, r in batch])
+        finally:
+            if written is not None:
+                await written
         push_of = {r.id: p for p, r in batch}
         return [(push_of[r.id], r, o)
                 for r, o in await self._record([r for _, r in batch], outcomes)]
 
-    async def _retry_failed(self, push: _Push, failed: Sequence[tuple[Delivery, PushOutcome]]
-                     ) -> None:
+    async def _retry_failed(self, push: _Push,
+                            failed: Sequence[tuple[Delivery, PushOutcome]]) -> None:
         """Send again with backoff until each delivery is done or given up. Each device
         keeps its own schedule: one device's long Retry-After (or slow answers) never holds
         back another's retry."""

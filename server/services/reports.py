@@ -153,14 +153,16 @@ class ReportService:
             await self._started(plan)
         return len(orphans)
 
-    async def _started(self, plan: IngestPlan) -> None:
+    async def _started(self, plan: IngestPlan, incident: Incident | None = None) -> None:
+        """After a committed ingest: wake readers, and start the policy if it must start
+        (from `incident`, the version the ingest committed, when the caller has it)."""
         self._feed.notify()
         if _starts(plan):
-            await self._start(plan.incident.id)
+            await self._start(plan.incident.id, incident)
 
-    async def _start(self, incident_id: str) -> None:
+    async def _start(self, incident_id: str, known: Incident | None = None) -> None:
         try:
-            await self._escalation.start(incident_id)
+            await self._escalation.start(incident_id, known)
         except Exception:  # the report is committed; the sweep starts the incident later
             log.exception("could not start escalation for %s", incident_id)
 
@@ -195,7 +197,7 @@ class ReportService:
                 i.report, i.window_start, i.plan, i.categories, audit=audit, near=i.near)
         if plan is None:
             return Ingested(stored, incident, False)
-        await self._started(plan)
+        await self._started(plan, incident)
         return Ingested(stored, incident, True)
 
     async def ingest_many(self, bodies: Sequence[dict[str, Any]]) -> list[Ingested | Exception]:
