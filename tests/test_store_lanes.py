@@ -120,3 +120,33 @@ async def test_posts_that_alert_nobody_are_the_ones_that_wait(
     assert store.deferrable == {cry: False, calm: True, "so bored tonight": True,
                                 "what a match": True, "nice weather": False,
                                 "someone is breaking in, help": False}
+
+
+class Commits(SqliteStore):
+    """The SQLite store, counting its COMMITs."""
+
+    commits = 0
+
+    async def _finish(self) -> None:
+        self.commits += 1
+        await super()._finish()
+
+
+@pytest.mark.parametrize("may_wait", [True, False], ids=["deferrable", "urgent"])
+async def test_writers_that_queue_up_still_share_one_commit(tmp_path: Path,
+                                                            may_wait: bool) -> None:
+    store = Commits(tmp_path / "commits.db")
+    await store.open()
+    try:
+        async def write(i: int) -> None:
+            with deferrable(may_wait):
+                await store.put_deliveries([Delivery(
+                    id=f"dlv_{i}", alert_id="alr_1", officer_id="pc1", token="t",
+                    kind="alert", status="sent", created_at=NOW, updated_at=NOW)])
+
+        await asyncio.wait_for(asyncio.gather(*(write(i) for i in range(50))), 10)
+        # One fsync for many in either lane (calm writers a few at a time).
+        assert store.commits <= (8 if may_wait else 3), store.commits
+        assert len(await store.list_deliveries(["alr_1"])) == 50
+    finally:
+        await store.close()
