@@ -4,11 +4,16 @@ once when a post needs it; a post waits for it without holding up the event loop
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 
 import pytest
 
+from server import keys
+from server.app import create_app
+from server.http.serve import _freeze_when_warm
 from server.services.warmup import Warmup
+from server.settings import Settings
 
 
 class Load:
@@ -74,3 +79,20 @@ async def test_a_failed_load_is_not_waited_for_again() -> None:
     await asyncio.wait_for(warmup.ready(), 5)
     await asyncio.wait_for(warmup.close(), 5)
     assert load.calls == 1
+
+
+async def test_the_server_freezes_what_start_up_built_once_warm(settings: Settings) -> None:
+    """What lives as long as the process leaves the collector's reach once the model is
+    loaded, so a full collection under load does not walk it."""
+    app = create_app(settings)
+    warmup = app[keys.REPORTS].warmup
+    freezing = asyncio.ensure_future(_freeze_when_warm(app))
+    await asyncio.sleep(0)
+    assert not freezing.done()          # not before the load has ended
+    gc.unfreeze()
+    try:
+        warmup.finished.set()
+        await asyncio.wait_for(freezing, 5)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
