@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from ..domain.triage import Assessment
 from .features import (
@@ -212,7 +213,7 @@ class TriageModel:
     @classmethod
     def load(cls, folder: Path, embedder: Embedder | None = None) -> TriageModel:
         """Read a model written by save; ValueError if the files do not fit together."""
-        doc = json.loads((folder / "triage.json").read_text(encoding="utf-8"))
+        doc = orjson.loads((folder / "triage.json").read_bytes())   # 1 MB: orjson is 3x faster
         if doc.get("format") != FORMAT:
             raise ValueError(f"{folder}: triage model format {doc.get('format')!r}, "
                              f"expected {FORMAT}")
