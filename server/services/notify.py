@@ -137,8 +137,8 @@ class Notifier:
     def _enqueue(self, push: _Push) -> None:
         """Queue the push for a task that starts on the loop's next turn: pushes asked for
         in one turn (a batch's alerts, the steps run together after a restart) share one
-        read of the devices, one write of the deliveries before sending and one after, and
-        go out side by side. Each turn's pushes are a task of their own, so a device that
+        read of the devices, one write of the pending deliveries (while they are sent) and
+        one of the outcomes, and go out side by side. Each turn's pushes are a task of their own, so a device that
         hangs holds back no later push."""
         if push.tracked:
             self._inflight.add(push.alert.id)
