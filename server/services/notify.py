@@ -138,8 +138,8 @@ class Notifier:
         """Queue the push for a task that starts on the loop's next turn: pushes asked for
         in one turn (a batch's alerts, the steps run together after a restart) share one
         read of the devices, one write of the pending deliveries (while they are sent) and
-        one of the outcomes, and go out side by side. Each turn's pushes are a task of their own, so a device that
-        hangs holds back no later push."""
+        one of the outcomes, and go out side by side. Each turn's pushes are a task of
+        their own, so a device that hangs holds back no later push."""
         if push.tracked:
             self._inflight.add(push.alert.id)
         self._queue.append(push)
