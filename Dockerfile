@@ -15,6 +15,9 @@ RUN pip install --no-cache-dir . && rm -rf build *.egg-info
 
 COPY openapi.yaml ./
 COPY server ./server
+# PYTHONDONTWRITEBYTECODE stops the server writing bytecode at run time, so compile it
+# here: otherwise every start compiles every module again (about 0.1 s of start-up).
+RUN python -m compileall -q server
 
 USER bluelight
 VOLUME ["/data"]

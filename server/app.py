@@ -165,7 +165,8 @@ async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _geofence_ctx(app: web.Application) -> AsyncIterator[None]:
     geofence = app[keys.GEOFENCE]
-    await geofence.refresh(grid_later=True)   # ready at once; the grid follows in a second
+    geofence.hold_grid()   # released with the triage warm-up, after the catch-up
+    await geofence.refresh(grid_later=True)   # ready at once; the grid follows later
     task = asyncio.create_task(geofence.run(app[keys.SETTINGS].geofence_refresh_s),
                                name="geofence-refresh")
     yield
@@ -176,10 +177,18 @@ async def _geofence_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _triage_warm_ctx(app: web.Application) -> AsyncIterator[None]:
-    # WordLlama loads in a worker thread after the start-up catch-up (services/warmup.py).
-    warmup = app[keys.REPORTS].warmup
-    waiting = asyncio.create_task(warmup.start_after(app[keys.SCHEDULER].caught_up.wait(),
-                                                     WARM_AFTER_S), name="triage-warm")
+    # WordLlama loads and the geofence grid is built, each in a worker thread, after the
+    # start-up catch-up (services/warmup.py): both would slow it. A post that needs WordLlama
+    # first loads it at once; lookups use the geofence's tree until the grid is in.
+    warmup, geofence = app[keys.REPORTS].warmup, app[keys.GEOFENCE]
+
+    async def after_catch_up() -> None:
+        try:
+            await warmup.start_after(app[keys.SCHEDULER].caught_up.wait(), WARM_AFTER_S)
+        finally:
+            geofence.release_grid()
+
+    waiting = asyncio.create_task(after_catch_up(), name="triage-warm")
     yield
     waiting.cancel()
     with contextlib.suppress(asyncio.CancelledError):

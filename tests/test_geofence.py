@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from server.adapters.sqlite.store import SqliteStore
 from server.domain.geofence import GeofenceIndex, shapes_of
 from server.services.geofence import GeofenceService
 from server.services.neighbourhoods import NeighbourhoodService
-from tests.conftest import eventually, load_boundaries, square
+from tests.conftest import eventually, feature, load_boundaries, square
 
 
 def small_index() -> GeofenceIndex:
@@ -121,5 +122,42 @@ async def test_start_up_serves_from_the_tree_at_once_and_the_grid_follows(
         await eventually(gridded, within=30)
         assert geofence.locate(51.5007, -0.1246) == before
         await geofence.close()
+    finally:
+        await store.close()
+
+
+async def test_a_held_grid_waits_for_its_release_and_lookups_use_the_tree_meanwhile(
+        tmp_path: Path) -> None:
+    """Issue 13: a server holds the grid until its start-up catch-up is done (the grid's
+    thread would slow the catch-up); shutting down while it is held begins no build."""
+    store = SqliteStore(tmp_path / "geo.db")
+    await store.open()
+    try:
+        await NeighbourhoodService(store, GeofenceService(store)).import_collection(
+            {"type": "FeatureCollection", "features": [
+                feature(square(-0.2, 51.5, 0.1), "East", id="e"),
+                feature(square(-74.0, 40.7, 0.1), "West", id="w")]},
+            id_property="id", name_property="name", repair=False, now=datetime.now(UTC))
+        held, free = GeofenceService(store), GeofenceService(store)
+        held.hold_grid()
+        await held.refresh(grid_later=True)
+        await free.refresh(grid_later=True)
+
+        async def gridded(service: GeofenceService) -> bool:
+            return service.index is not None and service.index.gridded
+        # Started together: the free one's grid is in, the held one's is not begun.
+        await eventually(lambda: gridded(free))
+        assert not await gridded(held)
+        assert held.locate(51.55, -0.15) == free.locate(51.55, -0.15) is not None
+        held.release_grid()
+        await eventually(lambda: gridded(held))
+
+        shutting = GeofenceService(store)
+        shutting.hold_grid()
+        await shutting.refresh(grid_later=True)
+        await asyncio.wait_for(shutting.close(), 5)   # no wait for a grid never released
+        assert not await gridded(shutting)
+        await free.close()
+        await held.close()
     finally:
         await store.close()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -159,5 +159,6 @@ class GeofenceIndex:
 
 def shapes_of(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[str, BaseGeometry]]:
     """Turn stored GeoJSON geometries into Shapely shapes for the index."""
-    shapes = shapely.from_geojson([json.dumps(g) for _, g in entries])
+    # orjson: json.dumps took 50 ms of a restart for a city's 649 neighbourhoods (1 MB)
+    shapes = shapely.from_geojson([orjson.dumps(g) for _, g in entries])
     return [(nid, shape) for (nid, _), shape in zip(entries, shapes, strict=True)]

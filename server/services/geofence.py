@@ -34,6 +34,19 @@ class GeofenceService:
         self.names: dict[str, str] = {}
         self.version = -1
         self._gridding: asyncio.Task[None] | None = None
+        # Set unless held: a server holds the first grid until its start-up catch-up of
+        # overdue escalation steps is done, which the grid's thread (a second of CPU for a
+        # city) would otherwise slow down. The tree-only index gives the same answers.
+        self._grid_go = asyncio.Event()
+        self._grid_go.set()
+
+    def hold_grid(self) -> None:
+        """Build no grid until release_grid (lookups use the tree meanwhile)."""
+        self._grid_go.clear()
+
+    def release_grid(self) -> None:
+        """Let a held grid build begin."""
+        self._grid_go.set()
 
     @property
     def loaded(self) -> bool:
@@ -65,6 +78,7 @@ class GeofenceService:
             return True
 
     async def _add_grid(self, index: GeofenceIndex, version: int) -> None:
+        await self._grid_go.wait()
         full = await asyncio.to_thread(index.with_grid)
         async with self._lock:
             if self.version == version:   # not replaced meanwhile by a newer build
@@ -77,7 +91,9 @@ class GeofenceService:
 
     async def close(self) -> None:
         """Wait for a grid still being built (at most about a second): its thread must not
-        be running GEOS while the process shuts down."""
+        be running GEOS while the process shuts down. A grid still held is not begun."""
+        if not self._grid_go.is_set():
+            self._cancel_gridding()
         if self._gridding is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._gridding

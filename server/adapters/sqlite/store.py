@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from ...domain.errors import DeviceInUse
 from ...domain.model import (
     Device,
@@ -91,7 +93,7 @@ class SqliteStore(SecurityTables, IngestTables, AlertingTables, CursorTable, Rep
     def _neighbourhood(self, row: Any, with_geometry: bool = True) -> Neighbourhood:
         return Neighbourhood(
             id=row[0], name=row[1], places=tuple(json.loads(row[2])),
-            geometry=json.loads(row[3]) if with_geometry else {}, area_m2=row[4],
+            geometry=orjson.loads(row[3]) if with_geometry else {}, area_m2=row[4],
             created_at=_dt(row[5]), updated_at=_dt(row[6]),
         )
 
