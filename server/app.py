@@ -84,6 +84,8 @@ from .sources.x import XConfig
 log = logging.getLogger(__name__)
 # WordLlama starts loading this long after start-up at the latest, caught up or not.
 WARM_AFTER_S = 3.0
+# Request checks compiled after start-up rather than by the first post.
+INGEST_OPERATIONS = (("POST", "/v1/reports"), ("POST", "/v1/reports/batch"))
 
 
 def make_store(settings: Settings) -> Store:
@@ -187,6 +189,10 @@ async def _triage_warm_ctx(app: web.Application) -> AsyncIterator[None]:
             await warmup.start_after(app[keys.SCHEDULER].caught_up.wait(), WARM_AFTER_S)
         finally:
             geofence.release_grid()
+        try:
+            await asyncio.to_thread(app[keys.REQUEST_VALIDATOR].prepare, *INGEST_OPERATIONS)
+        except Exception:   # the first post then compiles it, and meets the fault itself
+            log.exception("could not prepare the ingest request checks")
 
     waiting = asyncio.create_task(after_catch_up(), name="triage-warm")
     yield
@@ -241,7 +247,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     app[keys.AUTH_FAILURES] = parse_rates(settings.rate_limits).get("auth_failures",
                                                                     AUTH_FAILURES)
     app[keys.SEEN_SIGNATURES] = SeenSignatures()
-    app[keys.REQUEST_VALIDATOR] = RequestValidator(load_spec())
+    app[keys.REQUEST_VALIDATOR] = RequestValidator(load_spec)
     geofence = app[keys.GEOFENCE] = GeofenceService(store, grid_in_background=True)
     app[keys.NEIGHBOURHOODS] = NeighbourhoodService(store, geofence)
     app[keys.OFFICERS] = OfficerService(store)

@@ -162,3 +162,21 @@ def test_the_date_time_check_is_the_same_for_both(raw: str) -> None:
     key = ("POST", "/v1/reports")
     body = {"source": "x", "external_id": "1", "text": "t", "posted_at": raw}
     assert compiled(key, body) == reference(key, body) == is_datetime(raw)
+
+
+def test_a_server_parses_the_spec_when_first_needed_and_can_prepare_ahead() -> None:
+    """Issue 13: parsing openapi.yaml (50 ms) no longer holds back readiness. The server
+    passes the loader and prepares its ingest checks once started; the spec is read once."""
+    loads: list[int] = []
+
+    def load() -> dict[str, Any]:
+        loads.append(1)
+        return SPEC
+
+    validator = RequestValidator(load)
+    assert loads == []
+    validator.prepare(("POST", "/v1/reports"), ("POST", "/v1/reports/batch"))
+    assert loads == [1]
+    with pytest.raises(ValidationFailed):
+        validator.validate("POST", "/v1/reports", {"text": 5})
+    assert loads == [1]

@@ -151,12 +151,36 @@ def compile_fast(spec: dict[str, Any], parts: list[str]) -> Callable[[Any], Any]
 class RequestValidator:
     """Validates request bodies with the schema the spec gives each operation."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self._spec = spec
-        self._schemas = request_schemas(spec)
+    def __init__(self, spec: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
+        # A server passes the loader: parsing the spec (50 ms) then waits for prepare() after
+        # start-up, or for the first body, instead of holding back readiness.
+        self._load = spec if callable(spec) else (lambda: spec)
+        self._parsed: tuple[dict[str, Any], dict[tuple[str, str], list[str]]] | None = None
         self._fast: dict[tuple[str, str], Callable[[Any], Any]] = {}
         self._full: dict[tuple[str, str], jsonschema.Draft202012Validator] = {}
         self._registry: Registry[Any] | None = None
+
+    @property
+    def _spec(self) -> dict[str, Any]:
+        return self._loaded()[0]
+
+    @property
+    def _schemas(self) -> dict[tuple[str, str], list[str]]:
+        return self._loaded()[1]
+
+    def _loaded(self) -> tuple[dict[str, Any], dict[tuple[str, str], list[str]]]:
+        if self._parsed is None:
+            spec = self._load()
+            self._parsed = (spec, request_schemas(spec))
+        return self._parsed
+
+    def prepare(self, *operations: tuple[str, str]) -> None:
+        """Parse the spec and compile these operations' checks now (a server does this for
+        its ingest routes once started, in a worker thread), not on the first request."""
+        for key in operations:
+            parts = self._schemas.get(key)
+            if parts is not None and key not in self._fast:
+                self._fast[key] = compile_fast(self._spec, parts)
 
     def validate(self, method: str, path: str, body: Any) -> None:
         """Raise ValidationFailed naming each offending field; no schema means no check."""
