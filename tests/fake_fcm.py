@@ -2,7 +2,8 @@
 
 Per-token scripts say how to answer each successive send to that token: "ok",
 "unregistered" (404 UNREGISTERED), "503", "429:<retry-after seconds>", "invalid" (400) or
-"hang:<seconds>" (answer ok only after that long: a device whose sends time out).
+"hang:<seconds>" (answer ok only after that long: a device whose sends time out) or "401"
+(the OAuth token is expired or revoked).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class FakeFcm:
         if answer == "invalid":
             return self._error(400, "INVALID_ARGUMENT", "The registration token is not valid",
                                "INVALID_ARGUMENT")
+        if answer == "401":
+            return self._error(401, "UNAUTHENTICATED", "Request had invalid authentication "
+                               "credentials.", "THIRD_PARTY_AUTH_ERROR")
         if answer == "503":
             return self._error(503, "UNAVAILABLE", "The service is currently unavailable.",
                                "UNAVAILABLE")

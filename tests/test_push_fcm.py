@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from server import keys, web_push
+from server.adapters.fcm_transport import AiohttpFcmClient
 from server.adapters.push_fcm import FcmPush
 from server.settings import Settings, SettingsError
 from tests.alerting_world import (
@@ -56,6 +57,8 @@ async def test_the_sdk_still_keeps_its_url_where_we_point_it() -> None:
     push = FcmPush(project_id=PROJECT, access_token="x", endpoint="http://127.0.0.1:9")
     # If a firebase-admin upgrade renames the private attribute, this fails loudly.
     assert push._service._fcm_url == f"http://127.0.0.1:9/v1/projects/{PROJECT}/messages:send"
+    # ... and sends through the attribute our transport replaced (fcm_transport.py).
+    assert isinstance(push._service._async_client, AiohttpFcmClient)
     await push.close()
 
 

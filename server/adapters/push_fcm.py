@@ -12,10 +12,10 @@ from typing import Any
 
 import firebase_admin
 from firebase_admin import _http_client, credentials, exceptions, messaging
-from firebase_admin._retry import HttpxRetry
 from google.oauth2.credentials import Credentials as StaticTokenCredentials
 
 from ..ports import PushMessage, PushOutcome
+from .fcm_transport import AiohttpFcmClient
 
 log = logging.getLogger(__name__)
 _names = itertools.count(1)
@@ -104,13 +104,14 @@ class FcmPush:
             cred, {"projectId": project_id, "httpTimeout": send_timeout_s},
             name=f"bluelight-{next(_names)}")
         self._service = messaging._get_messaging_service(self._app)
-        # The SDK's async client retries a 500 or 503 up to four times by itself, with its
-        # own backoff, hidden from the delivery record and blind to the ack window. Each
-        # send is one attempt here: the notifier's backoff decides, per device.
-        # tests/test_push_fcm.py checks that a 503 is sent once.
-        self._service._async_client = _http_client.HttpxAsyncClient(
-            credential=self._service._credential, timeout=int(max(1, send_timeout_s)),
-            retry_config=HttpxRetry(max_retries=0))
+        # Our transport in place of the SDK's httpx client (fcm_transport.py says why). The
+        # SDK's client also retried a 500 or 503 up to four times by itself, hidden from the
+        # delivery record and blind to the ack window; each send here is one attempt, and
+        # the notifier's backoff decides, per device. tests/test_push_fcm.py checks that a
+        # 503 is sent once and that the SDK still sends through this attribute.
+        self._service._async_client = AiohttpFcmClient(
+            self._service._credential, timeout_s=send_timeout_s,
+            headers=_http_client.METRICS_HEADERS)
         if endpoint:
             # The SDK has no endpoint setting: it keeps the URL in a private attribute.
             # tests/test_push_fcm.py fails loudly if an SDK upgrade moves it.
