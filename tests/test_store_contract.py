@@ -10,6 +10,7 @@ from server.domain.model import (
     LocationFix,
     Neighbourhood,
     OfficerProfile,
+    OfficerStatus,
     Platform,
     Rank,
 )
@@ -100,6 +101,30 @@ async def test_older_location_fix_is_ignored(store: Store) -> None:
     o, applied = await store.update_location("o1", LocationFix(3.0, 3.0, T0 + timedelta(seconds=1)))
     assert applied and o is not None and o.location is not None and o.location.lat == 3.0
     assert await store.update_location("nobody", LocationFix(0, 0, T0)) == (None, False)
+
+
+async def test_officers_on_duty_are_read_as_they_are_now(store: Store) -> None:
+    """Read again after every kind of change (an adapter may reuse what it decoded for a
+    row that has not changed: SQLite does)."""
+    await store.put_officer(profile(), T0)
+    await store.set_duty("o1", True, T0, session_id="s1")
+    await store.update_location("o1", LocationFix(1.0, 1.0, T0))
+    [o] = await store.on_duty_officers(T0)
+    assert o.location is not None and o.location.lat == 1.0 and o.device_count == 0
+    await store.update_location("o1", LocationFix(2.0, 1.0, T0 + timedelta(seconds=1)))
+    [o] = await store.on_duty_officers(T0)
+    assert o.location is not None and o.location.lat == 2.0
+    await store.put_device(Device("tok-1", "o1", Platform.ANDROID, T0))
+    [o] = await store.on_duty_officers(T0)
+    assert o.device_count == 1
+    await store.set_status("o1", OfficerStatus.COMMITTED, "inc-1", T0)
+    [o] = await store.on_duty_officers(T0)
+    assert o.status is OfficerStatus.COMMITTED and o.status_incident_id == "inc-1"
+    await store.put_officer(profile(callsign="K-2"), T0)
+    [o] = await store.on_duty_officers(T0)
+    assert o.profile.callsign == "K-2"
+    await store.set_duty("o1", False, T0)
+    assert await store.on_duty_officers(T0) == []
 
 
 async def test_concurrent_fixes_keep_the_newest(store: Store) -> None:
