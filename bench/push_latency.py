@@ -83,7 +83,8 @@ async def _probe(url: str, receiver: Receiver, probes: int, gap_s: float) -> lis
     return latencies
 
 
-async def _run(data: Path, probes: int, background_rate: float, seconds: float) -> list[float]:
+async def _run(data: Path, probes: int, background_rate: float,
+               seconds: float) -> tuple[list[float], float]:
     receiver = Receiver()
     app = web.Application()
     app.router.add_post("/v1/projects/{p}/messages:send", receiver.send)
@@ -108,7 +109,7 @@ async def _run(data: Path, probes: int, background_rate: float, seconds: float) 
     finally:
         await runner.cleanup()
     print(f"background load: {background['rps']:.0f} reports/s, statuses {background['statuses']}")
-    return latencies
+    return latencies, float(background["rps"])
 
 
 def run(probes: int, background_rate: float, seconds: float) -> list[Result]:
@@ -116,9 +117,12 @@ def run(probes: int, background_rate: float, seconds: float) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bluelight-bench-push-") as tmp:
         data = Path(tmp)
         import_wards(data)
-        latencies = asyncio.run(_run(data, probes, background_rate, seconds))
-    note = (f"{len(latencies)} new incidents timed under {background_rate:.0f} reports/s of "
-            "background posts; real firebase-admin SDK to a fake FCM server on 127.0.0.1")
+        latencies, achieved = asyncio.run(_run(data, probes, background_rate, seconds))
+    # The rate reached, not only the one asked for: a server that cannot keep up answers
+    # the load generator's 32 connections more slowly, and the load falls short.
+    note = (f"{len(latencies)} new incidents timed under background posts at "
+            f"{background_rate:.0f} reports/s asked, {achieved:.0f} reached; real "
+            "firebase-admin SDK to a fake FCM server on 127.0.0.1")
     p50 = Result("report-to-push latency p50", percentile(latencies, 50), "ms", 50.0,
                  "goal", higher_is_better=False, note=note)
     p99 = Result("report-to-push latency p99", percentile(latencies, 99), "ms", 50.0, "goal",

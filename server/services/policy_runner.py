@@ -91,8 +91,11 @@ class PolicyRunner:
 
     async def _decide(self, inc: Incident, current: Alert | None,
                       now: datetime) -> Transition | None:
-        """The first wave of a (re)start, decided from the officers on duty now."""
-        officers = await self._store.on_duty_officers(now - self._policy.max_fix_age)
+        """The first wave of a (re)start, decided from the officers on duty now (read only
+        when the priority has waves: most posts open P4 incidents, recorded only)."""
+        officers: list[Officer] = []
+        if self._policy.waves_for(inc.priority):
+            officers = await self._store.on_duty_officers(now - self._policy.max_fix_age)
         return self._decided(inc, 0, current, AlertStatus.CANCELLED, now, officers)
 
     def _decided(self, inc: Incident, after_wave: int, current: Alert | None,
