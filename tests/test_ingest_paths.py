@@ -343,27 +343,3 @@ async def test_a_single_post_starts_from_what_its_ingest_committed_or_rereads_it
     assert r2.status == 201 and reads() == before + 1   # lost its race: read once, started
     await started_once(api, [r.body["incident_id"], r2.body["incident_id"]])
 
-
-async def test_a_post_recorded_only_reads_no_officers(
-        make_api: ApiFactory, settings: Settings) -> None:
-    """Most posts open P4 incidents, for which the policy has no waves: starting one does
-    not read who is on duty (it was one query and a decode per calm post). A post that
-    alerts does."""
-    api = await make_api()
-    metrics = api.app[keys.METRICS].registry
-
-    def reads() -> float:
-        return metrics.get_sample_value("bluelight_store_seconds_count",
-                                        {"op": "on_duty_officers"}) or 0.0
-
-    await two_officers(api)
-    before = reads()
-    calm = await api.post("/v1/reports", post("lovely evening by the river", "c1",
-                                              lat=CORNERS[0][0], lon=CORNERS[0][1]),
-                          role="ingest")
-    assert calm.status == 201 and reads() == before
-    urgent = await api.post("/v1/reports", post("he has a knife, please hurry", "k1",
-                                                lat=CORNERS[3][0], lon=CORNERS[3][1]),
-                            role="ingest")
-    assert urgent.status == 201 and reads() == before + 1
-    await started_once(api, [urgent.body["incident_id"]])

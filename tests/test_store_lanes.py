@@ -89,6 +89,11 @@ class Recording(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.deferrable: dict[str, bool] = {}
+        self.starts: dict[str, bool] = {}   # incident id -> its transitions said to wait
+
+    async def commit_transition(self, t: Any) -> Any:
+        self.starts[t.incident.id] = is_deferrable()
+        return await super().commit_transition(t)
 
     async def ingest_report(self, report: Report, *args: Any, **kwargs: Any) -> Any:
         self.deferrable[report.text] = is_deferrable()
@@ -106,10 +111,14 @@ async def test_posts_that_alert_nobody_are_the_ones_that_wait(
     api = await make_api(store=store)
     await neighbourhood(api)
     cry, calm = "he has a knife, help", "lovely evening by the river"
+    incidents = []
     for i, text in enumerate((cry, calm)):
         r = await api.post("/v1/reports", post(text, f"one{i}", lat=WHITEHALL[0],
                                                lon=WHITEHALL[1]), role="ingest")
         assert r.status == 201, r.body
+        incidents.append(r.body["incident_id"])
+    # A single post's incident start waits with it (recorded only, for the calm one).
+    assert [store.starts[i] for i in incidents] == [False, True]
     r = await api.post("/v1/reports/batch", [post("so bored tonight", "b1"),
                                              post("what a match", "b2")], role="ingest")
     assert r.status == 200, r.body

@@ -191,13 +191,14 @@ class ReportService:
         await self.warmup.ready()
         now = self._clock.now()
         i = self._item(self.build(body, now), now)
-        # A post that alerts nobody lets an urgent one's store work go first.
+        # A post that alerts nobody lets an urgent one's store work go first: its ingest
+        # and its incident's start (for most, recorded only).
         with deferrable(i.report.triage.band is not Band.ALERT):
             stored, incident, plan = await self._store.ingest_report(
                 i.report, i.window_start, i.plan, i.categories, audit=audit, near=i.near)
-        if plan is None:
-            return Ingested(stored, incident, False)
-        await self._started(plan, incident)
+            if plan is None:
+                return Ingested(stored, incident, False)
+            await self._started(plan, incident)
         return Ingested(stored, incident, True)
 
     async def ingest_many(self, bodies: Sequence[dict[str, Any]]) -> list[Ingested | Exception]:
