@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -56,7 +57,6 @@ from .metrics import Metrics, metered
 from .ports import Clock, Push, ReplySender, Store, SystemClock, Timer
 from .rules import load_policy, load_receipt, load_reply_templates, load_triager
 from .security.apikeys import ApiKeys
-from .security.oidc import OidcVerifier
 from .security.ratelimit import RateLimiter, parse_rates
 from .security.revocations import Revocations
 from .security.signatures import SeenSignatures
@@ -115,6 +115,8 @@ def repliers(configs: Sequence[SourceConfig]) -> dict[str, ReplySender]:
 def make_verifier(settings: Settings) -> Verifier:
     """The bearer-token check the settings select."""
     if settings.auth == "oidc":
+        from .security.oidc import OidcVerifier  # PyJWT's import: only when used
+
         return OidcVerifier(issuer=settings.oidc_issuer or "",
                             audience=settings.oidc_audience or "",
                             jwks_url=settings.oidc_jwks_url or "",
@@ -191,7 +193,8 @@ async def _triage_warm_ctx(app: web.Application) -> AsyncIterator[None]:
             geofence.release_grid()
         try:
             await asyncio.to_thread(app[keys.REQUEST_VALIDATOR].prepare, *INGEST_OPERATIONS)
-        except Exception:   # the first post then compiles it, and meets the fault itself
+            await asyncio.to_thread(importlib.import_module, "jwt")   # see auth.py
+        except Exception:   # the first request then does it, and meets the fault itself
             log.exception("could not prepare the ingest request checks")
 
     waiting = asyncio.create_task(after_catch_up(), name="triage-warm")

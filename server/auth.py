@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import jwt
-
 from .domain.errors import DomainError
 from .domain.model import Principal, Role
 from .domain.sources import normalise_source
@@ -16,6 +14,8 @@ from .security.tokencache import TokenCache
 
 ISSUER = "bluelight"
 ALGORITHM = "HS256"
+# PyJWT is imported where it is used: it loads cryptography, 40 ms of start-up before
+# readiness. A server imports it in the warm-up after start-up (app.py).
 
 
 class Unauthorized(DomainError):
@@ -52,11 +52,15 @@ def mint_token(secret: str, *, sub: str, role: Role, now: datetime, ttl_s: int,
     if session:
         claims["sid"] = session
     claims["jti"] = secrets.token_urlsafe(12)   # so it can be revoked before it expires
+    import jwt
+
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def token_id(token: str) -> str | None:
     """The `jti` of a token, read without checking it (to print beside a minted token)."""
+    import jwt
+
     found = jwt.decode(token, options={"verify_signature": False}).get("jti")
     return found if isinstance(found, str) else None
 
@@ -98,6 +102,8 @@ class TokenVerifier:
         return found
 
     def _check(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        import jwt
+
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
                                 leeway=self._leeway,
