@@ -193,7 +193,8 @@ async def _triage_warm_ctx(app: web.Application) -> AsyncIterator[None]:
             geofence.release_grid()
         try:
             await asyncio.to_thread(app[keys.REQUEST_VALIDATOR].prepare, *INGEST_OPERATIONS)
-            await asyncio.to_thread(importlib.import_module, "jwt")   # see auth.py
+            for module in ("jwt", "cryptography.fernet"):   # see auth.py, apikeys.py
+                await asyncio.to_thread(importlib.import_module, module)
         except Exception:   # the first request then does it, and meets the fault itself
             log.exception("could not prepare the ingest request checks")
 

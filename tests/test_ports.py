@@ -131,3 +131,17 @@ def test_the_ports_and_the_store_adapters_do_not_load_cryptography() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_building_the_app_loads_neither_pyjwt_nor_firebase_admin() -> None:
+    """Issue 13: readiness does not wait for PyJWT (cryptography with it, ~40 ms) nor for
+    firebase-admin; tokens import PyJWT when first read (or the warm-up does), and
+    firebase-admin comes only with BLUELIGHT_PUSH=fcm."""
+    code = ("import os, sys; from server.app import create_app; "
+            "from server.settings import Settings; "
+            "create_app(Settings.from_env({**os.environ, 'BLUELIGHT_JWT_SECRET': 'x' * 32})); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'jwt', 'firebase_admin', 'cryptography'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

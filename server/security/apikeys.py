@@ -15,14 +15,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-
-from cryptography.fernet import Fernet
+from typing import TYPE_CHECKING
 
 from ..auth import Unauthorized
 from ..domain.errors import NotFound
 from ..domain.model import Principal, Role
 from ..domain.sources import normalise_source
 from ..ports.credentials import ApiKey, ApiKeyStore
+
+if TYPE_CHECKING:   # imported when first needed: cryptography is 20 ms of start-up
+    from cryptography.fernet import Fernet
 
 PREFIX = "blk"
 CACHE_S = 5.0  # a revoked key stops working on every instance within this long
@@ -39,8 +41,17 @@ class ApiKeys:
     def __init__(self, store: ApiKeyStore, server_secret: str) -> None:
         self._store = store
         digest = hashlib.sha256(b"bluelight-signing:" + server_secret.encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+        self._fernet_key = base64.urlsafe_b64encode(digest)
+        self._fernet_made: Fernet | None = None
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+
+    @property
+    def _fernet(self) -> Fernet:
+        if self._fernet_made is None:
+            from cryptography.fernet import Fernet
+
+            self._fernet_made = Fernet(self._fernet_key)
+        return self._fernet_made
 
     async def create(self, name: str, actor: str, now: datetime,
                      sources: Sequence[str] = ()) -> tuple[ApiKey, str, str]:
