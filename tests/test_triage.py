@@ -8,8 +8,15 @@ from datetime import timedelta
 
 import pytest
 
-from server.domain.records import Band, Category, Priority
-from server.domain.triage import PostContext, RulesError, compile_rules
+from server.domain.records import Band, Category, Priority, Triage
+from server.domain.triage import (
+    Assessment,
+    PostContext,
+    RulesError,
+    TriageRules,
+    compile_rules,
+    decide,
+)
 from server.rules import load_triage_rules
 from server.triage.triager import Triager, load_model
 
@@ -175,3 +182,31 @@ def test_bad_rules_are_named() -> None:
         compile_rules({"categories": [], "bands": {"alert": 7}})
     with pytest.raises(RulesError, match="raise"):
         compile_rules({"categories": [], "raise": [{"pattern": "(", "floor": "P1"}]})
+
+
+def test_a_post_filed_under_a_review_category_goes_to_review_however_low_its_score() -> None:
+    """`bands.review_categories`: quiet goodbyes read as self-harm to the category head more
+    surely than they read as urgent; such a post is queued for a person, never left at P4."""
+    rules = compile_rules({"categories": [], "bands": {"review_categories": {"self_harm": 0.4}}})
+    ctx = PostContext(lang="en")
+
+    def priority(assessment: Assessment, with_rules: TriageRules = rules) -> Triage:
+        return decide("so this is how it ends", assessment, ctx, with_rules, 0.5, 0.035)
+
+    queued = priority(Assessment(score=0.01, category="self_harm", category_p=0.6))
+    assert queued.priority is Priority.P3 and "kind:self_harm 0.60" in queued.cues
+    assert priority(Assessment(0.01, "self_harm", 0.39)).priority is Priority.P4
+    assert priority(Assessment(0.01, "other", 0.99)).priority is Priority.P4
+    plain = compile_rules({"categories": []})
+    assert priority(Assessment(0.01, "self_harm", 0.99), plain).priority is Priority.P4
+    alerting = priority(Assessment(0.9, "self_harm", 0.9))
+    assert alerting.priority is Priority.P1 and not any(c.startswith("kind:")
+                                                        for c in alerting.cues)
+    with pytest.raises(RulesError, match="unknown category 'sadness'"):
+        compile_rules({"categories": [], "bands": {"review_categories": {"sadness": 0.5}}})
+    with pytest.raises(RulesError, match=r"review_categories\.self_harm"):
+        compile_rules({"categories": [], "bands": {"review_categories": {"self_harm": 0}}})
+
+
+def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
+    assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None

@@ -4,6 +4,7 @@ held-out figures it must keep, the language route, and the triage CLI."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,25 @@ def test_shipped_weights_are_package_data() -> None:
     assert (SHIPPED_MODEL / "triage.npz").is_file() and (SHIPPED_MODEL / "triage.json").is_file()
     assert SHIPPED_MODEL.parent.name == "triage" and "corpus" not in str(SHIPPED_MODEL)
     assert np.isfinite(load_model().coef).all()
+
+
+def test_category_only_posts_teach_the_category_head_alone() -> None:
+    """Posts marked `category_only` (corpus/README.md says which and why) leave the
+    vocabularies, the urgency head and the band calibration exactly as they were."""
+    plain = [e for e in SMALL if not e.category_only]
+    marked = [replace(e, category_only=True)
+              for e in training.ordered(TRAIN)[7::50] if not e.category_only][:150]
+    without, with_them = training.fit(plain), training.fit(plain + marked)
+    assert np.array_equal(without.coef, with_them.coef)
+    assert without.intercept == with_them.intercept
+    assert without.features.word.terms == with_them.features.word.terms
+    assert not np.array_equal(without.cat_coef, with_them.cat_coef)
+    scored, _ = training.out_of_fold(plain[:120] + marked[:30], k=2)
+    assert not any(e.category_only for e in scored) and len(scored) == 120
+    assert training.corpus_digest(plain[:1]) != training.corpus_digest(
+        [replace(plain[0], category_only=True)])
+    line = corpus.to_line(marked[0])
+    assert corpus.parse_line(line, "x").category_only
+    with pytest.raises(CorpusError, match="category_only"):
+        corpus.parse_line(line.replace('"category_only": true', '"category_only": "yes"'),
+                          "x")

@@ -28,6 +28,7 @@ class Assessment:
     category: str                 # the most likely category
     category_p: float = 1.0       # its probability
     cues: tuple[str, ...] = ()    # the phrases that pushed the score up most
+    probs: Mapping[str, float] = field(default_factory=dict)   # every category's, if known
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ class Thresholds:
     alert: float | None = None
     review: float | None = None
     p1: float = 0.85
+    # A post the model files under one of these categories, at least this surely, goes to
+    # review however low its score: quiet goodbyes read as self-harm to the category head
+    # more surely than they read as urgent to the urgency head.
+    review_categories: Mapping[Category, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,20 +185,35 @@ def _context_caps(ctx: PostContext, rules: ContextRules) -> list[tuple[Priority,
             if applies and cap is not None]
 
 
+def _review_kind(model: Assessment, kind_at: Mapping[Category, float]
+                 ) -> tuple[str, float] | None:
+    """The first review category the model gives at least its probability, and that
+    probability (whether or not it is the model's most likely category)."""
+    probs = model.probs or {model.category: model.category_p}
+    for category, at in kind_at.items():
+        p = probs.get(category.value, 0.0)
+        if p >= at:
+            return category.value, p
+    return None
+
+
 def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageRules,
            alert_at: float, review_at: float) -> Triage:
     """The priority, category and cues of one post. `model` is None when the post is in a
     language the model does not read: such a post goes to review, never below."""
     clean = normalise(text)
     floors = [(f, m) for f in rules.floors if (m := f.pattern.search(clean))]
-    if model is not None and model.score < review_at and not floors:
+    kind_at = rules.thresholds.review_categories
+    kind = None if model is None or not kind_at else _review_kind(model, kind_at)
+    kind_review = kind is not None
+    if model is not None and model.score < review_at and not floors and not kind_review:
         # Recorded, not queued: nothing for rules to explain or cap (and most posts end
         # here, so they cost no rule scan).
         return Triage(Category(model.category), Priority.P4,
                       tuple(f"model:{c}" for c in model.cues),
                       score=round(model.score, 4), lang=ctx.lang)
     band = (Band.REVIEW if model is None else Band.ALERT if model.score >= alert_at
-            else Band.REVIEW if model.score >= review_at else Band.RECORD)
+            else Band.REVIEW if model.score >= review_at or kind_review else Band.RECORD)
     # The category rules are the slowest step; a post the model queues for review stays P3
     # whatever they say, so it is described by the model alone (a third of ordinary chatter
     # lands there; skipping them took `make bench` from ~4,000 to ~5,400 posts/s).
@@ -204,6 +224,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
         cues.append(f"lang:{ctx.lang}")
     else:
         cues.extend(f"model:{c}" for c in model.cues)
+        if kind is not None and model.score < review_at:
+            cues.append(f"kind:{kind[0]} {kind[1]:.2f}")
     priority = band.priority
     if band is Band.ALERT:
         # Someone needs help now: P1, unless the category is one the force ranks P2 (a
@@ -254,6 +276,24 @@ def _threshold(raw: Any, name: str) -> float | None:
     return float(raw)
 
 
+def _review_categories(raw: Any) -> dict[Category, float]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise RulesError("bands.review_categories: a map of category to probability")
+    found: dict[Category, float] = {}
+    for name, p in raw.items():
+        try:
+            category = Category(name)
+        except ValueError:
+            raise RulesError(f"bands.review_categories: unknown category {name!r}") from None
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
+            raise RulesError(f"bands.review_categories.{name}: a probability above 0, "
+                             "at most 1")
+        found[category] = float(p)
+    return found
+
+
 def _context(raw: Mapping[str, Any]) -> ContextRules:
     def cap(name: str, default: Priority | None) -> Priority | None:
         value = raw.get(name, default.value if default else None)
@@ -281,7 +321,8 @@ def compile_rules(data: Mapping[str, Any]) -> TriageRules:
         bands = data.get("bands") or {}
         thresholds = Thresholds(_threshold(bands.get("alert"), "alert"),
                                 _threshold(bands.get("review"), "review"),
-                                _threshold(bands.get("p1", 0.85), "p1") or 0.85)
+                                _threshold(bands.get("p1", 0.85), "p1") or 0.85,
+                                _review_categories(bands.get("review_categories")))
         rules = TriageRules(
             chatter=tuple(_compile(p, f"chatter[{i}]")
                           for i, p in enumerate(data.get("chatter", []))),

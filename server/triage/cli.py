@@ -88,10 +88,12 @@ def _train(args: argparse.Namespace) -> int:
     model = training.fit(examples)
     model.meta = {"thresholds": cal.as_meta(), "trained_on": {
         "posts": len(exs), "urgent": int(urgent.sum()),
+        "category_only": sum(e.category_only for e in training.ordered(examples)),
         "digest": training.corpus_digest(examples),
         "extra": [p.name for p in args.extra]}}
     model.save(args.out)
-    print(f"trained on {len(exs)} posts ({int(urgent.sum())} urgent) in "
+    print(f"trained on {len(exs)} posts ({int(urgent.sum())} urgent; and "
+          f"{model.meta['trained_on']['category_only']} for the category head only) in "
           f"{time.monotonic() - started:.0f} s -> {args.out}")
     print(f"thresholds (from {args.folds}-fold out-of-fold scores): alert {cal.alert:.3f} "
           f"(recall {cal.recall_alert:.1%}, calm alerting {cal.false_alert:.1%}), "

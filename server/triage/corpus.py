@@ -40,6 +40,9 @@ class Example:
     kind: str = ""
     lang: str = "en"
     origin: str = ""
+    # Teaches the category head only (what kind of post it is), not whether it is urgent:
+    # see corpus/README.md for the posts marked so, and why.
+    category_only: bool = False
 
     @property
     def key(self) -> str:
@@ -90,8 +93,11 @@ def parse_line(raw: str, where: str, strict: bool = True) -> Example:
     if strict and kind and kind not in (KINDS_URGENT if urgent else KINDS_CALM):
         raise CorpusError(f"{where}: kind {kind!r} does not fit urgent={urgent}")
     lang = doc.get("lang") or "en"
+    category_only = doc.get("category_only", False)
+    if not isinstance(category_only, bool):
+        raise CorpusError(f"{where}: category_only must be true or false")
     return Example(text=text, urgent=urgent, category=category, kind=kind, lang=str(lang),
-                   origin=str(doc.get("origin", "")))
+                   origin=str(doc.get("origin", "")), category_only=category_only)
 
 
 def read_jsonl(path: Path, strict: bool = True) -> Iterator[Example]:
@@ -134,4 +140,6 @@ def to_line(ex: Example) -> str:
            "lang": ex.lang}
     if ex.origin:
         doc["origin"] = ex.origin
+    if ex.category_only:
+        doc["category_only"] = True
     return json.dumps(doc, ensure_ascii=False)

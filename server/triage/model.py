@@ -94,20 +94,25 @@ class TriageModel:
             shape=(len(texts), width), dtype=np.float32)
 
     # -- training ---------------------------------------------------------------------
-    def fit(self, texts: Sequence[str], urgent: Sequence[bool],
-            categories: Sequence[str]) -> TriageModel:
-        """Learn vocabularies and both heads from labelled posts (deterministic)."""
+    def fit(self, texts: Sequence[str], urgent: Sequence[bool], categories: Sequence[str],
+            category_only: tuple[Sequence[str], Sequence[str]] = ((), ())) -> TriageModel:
+        """Learn vocabularies and both heads from labelled posts (deterministic).
+        `category_only`: (texts, categories) the category head learns from as well; the
+        vocabularies and the urgency head are exactly what they are without them."""
+        from scipy import sparse
         from sklearn.linear_model import LogisticRegression
         from threadpoolctl import threadpool_limits
 
         self.features.fit([for_model(t) for t in texts])
         x = self.matrix(texts)
+        kind_texts, kind_categories = category_only
+        x_cat = sparse.vstack([x, self.matrix(kind_texts)]).tocsr() if kind_texts else x
         with threadpool_limits(1):  # one thread: the same sums in the same order each run
             head = LogisticRegression(C=self.hyper.c_urgent, class_weight="balanced",
                                       max_iter=5000, solver="lbfgs")
             head.fit(x, np.asarray(urgent, dtype=np.int8))
             cat = LogisticRegression(C=self.hyper.c_category, max_iter=5000, solver="lbfgs")
-            cat.fit(x, np.asarray(categories))
+            cat.fit(x_cat, np.asarray([*categories, *kind_categories]))
         self.coef = head.coef_[0].astype(np.float32)
         self.intercept = float(head.intercept_[0])
         self.categories = [str(c) for c in cat.classes_]
@@ -174,8 +179,10 @@ class TriageModel:
         best = int(probs.argmax())
         cues = (self._cues(wi, weights[:len(wi), 0] * wv, top_cues) if score >= cues_from
                 else ())
+        values = probs.tolist()
         return Assessment(score=score, category=self.categories[best],
-                          category_p=float(probs[best]), cues=cues)
+                          category_p=values[best], cues=cues,
+                          probs=dict(zip(self.categories, values, strict=True)))
 
     def _cues(self, idx: Ints, contribution: Floats, top: int) -> tuple[str, ...]:
         """The word n-grams that pushed the score up most (those _cue_text allows)."""

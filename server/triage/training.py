@@ -35,16 +35,24 @@ def ordered(examples: Sequence[Example]) -> list[Example]:
 
 
 def fit(examples: Sequence[Example], hyper: Hyper | None = None) -> TriageModel:
-    """A model fitted on these examples."""
+    """A model fitted on these examples (those marked `category_only` teach the category
+    head alone: the vocabularies and the urgency head never see them)."""
     exs = ordered(examples)
-    return TriageModel(hyper).fit([e.text for e in exs], [e.urgent for e in exs],
-                                  [e.category for e in exs])
+    both = [e for e in exs if not e.category_only]
+    kind = [e for e in exs if e.category_only]
+    return TriageModel(hyper).fit([e.text for e in both], [e.urgent for e in both],
+                                  [e.category for e in both],
+                                  category_only=([e.text for e in kind],
+                                                 [e.category for e in kind]))
 
 
 def out_of_fold(examples: Sequence[Example], k: int = 5,
                 hyper: Hyper | None = None) -> tuple[list[Example], np.ndarray]:
-    """Each example's score from a model that did not see it (k-fold)."""
-    exs = ordered(examples)
+    """Each example's score from a model that did not see it (k-fold). Examples marked
+    `category_only` are left out: the score is the urgency head's, which they do not train,
+    and calibrating the bands on them would drag the review threshold down to posts the
+    urgency head was never taught."""
+    exs = [e for e in ordered(examples) if not e.category_only]
     scores = np.zeros(len(exs))
     folds = np.array([fold_of(e, k) for e in exs])
     for f in range(k):
@@ -88,5 +96,6 @@ def corpus_digest(examples: Sequence[Example]) -> str:
     """A hash of what a model was trained on (text and labels)."""
     h = hashlib.sha256()
     for e in ordered(examples):
-        h.update(f"{e.key}\t{e.urgent}\t{e.category}\n".encode())
+        marked = "\tcategory_only" if e.category_only else ""
+        h.update(f"{e.key}\t{e.urgent}\t{e.category}{marked}\n".encode())
     return h.hexdigest()
