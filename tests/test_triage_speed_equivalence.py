@@ -1,6 +1,7 @@
 """Triage's fast path decides as the plain computation does: a post gets the same verdict
 whether its words are new (cold) or already made (warm), whatever the bound on the words
-kept, and the score the training-time feature matrix gives it."""
+kept, made ahead by the warm-up or not, and the score the training-time feature matrix
+gives it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 from server.rules import load_triage_rules
 from server.triage import corpus, rows
 from server.triage.model import TriageModel
-from server.triage.triager import SHIPPED_MODEL, Triager, load_model
+from server.triage.text import for_model, words
+from server.triage.triager import FILL_WORDS, SHIPPED_MODEL, Triager, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTS = [e.text for e in corpus.load(corpus.corpus_files(ROOT / "corpus"))][::150]
@@ -33,6 +35,28 @@ def test_cold_and_warm_words_give_the_same_verdicts(monkeypatch: pytest.MonkeyPa
     assert [bounded.triage(t) for t in POSTS] == cold
 
 
+def test_words_made_ahead_give_the_same_verdicts() -> None:
+    rules = load_triage_rules(None)
+    cold = [Triager(_fresh(), rules).triage(t) for t in POSTS]
+    model = _fresh()
+    space = model.features.word
+    commonest = model.commonest_words(FILL_WORDS)
+    single = [i for i, t in enumerate(space.terms) if " " not in t]
+    rarer = [space.idf[i] for i in single if space.terms[i] not in set(commonest)]
+    assert all(" " not in w for w in commonest) and "the" in commonest
+    assert not rarer or max(space.idf[space.index[w]] for w in commonest) <= min(rarer)
+    triager = Triager(model, rules)
+    triager.fill()
+    filled = model.word_rows()
+    assert set(filled.row) == set(commonest)
+    assert [triager.triage(t) for t in POSTS] == cold
+    # The posts themselves made rows only for words outside those, in the same rows.
+    seen = {w for t in POSTS for w in words(for_model(t))}
+    assert len(commonest) < len(filled.row) and set(filled.row) <= set(commonest) | seen
+    triager.fill()                      # another app in the process: nothing made again
+    assert model.word_rows() is filled
+
+
 def test_scores_are_the_feature_matrix_scores() -> None:
     model = _fresh()
     heads = np.column_stack([model.coef, model.cat_coef.T]).astype(np.float64)
@@ -46,3 +70,21 @@ def test_scores_are_the_feature_matrix_scores() -> None:
         assert got.category_p == pytest.approx(probs.max(), abs=1e-6)
         if np.sort(probs)[-2] < probs.max() - 1e-4:   # not a near tie
             assert got.category == model.categories[int(probs.argmax())]
+
+
+def test_the_embedding_is_wordllamas_own() -> None:
+    """The table is read from WordLlama's wheel without its loader, kept in float16: each
+    word's sum is the one WordLlama's own float32 table gives, to the bit."""
+    import wordllama  # the loader the server no longer imports
+
+    from server.triage.features import Embedder, _wordllama
+
+    theirs = wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent,
+                                      disable_download=True)
+    table, _ = _wordllama()
+    assert table.dtype == np.float16 and table.shape == theirs.embedding.shape
+    sample = ["the", "can't", "breathe", "grandad's", "🔥", "zqxw", "knife", "flooding"]
+    ours = Embedder().token_sums(sample)
+    for word, row in zip(sample, ours, strict=True):
+        ids = theirs.tokenizer.encode(word, add_special_tokens=False).ids
+        assert ids and np.array_equal(row, np.add.reduce(theirs.embedding[ids], axis=0))

@@ -96,3 +96,44 @@ async def test_the_server_freezes_what_start_up_built_once_warm(settings: Settin
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+async def test_the_second_step_follows_the_load_and_no_post_waits_for_it() -> None:
+    load, after = Load(), Load()
+    load.release.set()
+    warmup = Warmup(load, after=after)
+    await asyncio.wait_for(warmup.ready(), 5)          # the load alone is waited for
+    assert not warmup.finished.is_set()
+    after.release.set()
+    await asyncio.wait_for(warmup.finished.wait(), 5)
+    assert after.calls == 1 and after.threads[0] is not threading.main_thread()
+    await asyncio.wait_for(warmup.close(), 5)
+
+
+async def test_no_second_step_after_a_failed_load_and_a_failed_one_is_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    load, after = Load(fail=True), Load()
+    load.release.set()
+    warmup = Warmup(load, after=after)
+    await asyncio.wait_for(warmup.ready(), 5)
+    await asyncio.wait_for(warmup.close(), 5)
+    assert after.calls == 0 and warmup.finished.is_set()
+    broken = Load(fail=True)
+    broken.release.set()
+    fine = Load()
+    fine.release.set()
+    warmup = Warmup(fine, after=broken)
+    await asyncio.wait_for(warmup.ready(), 5)
+    await asyncio.wait_for(warmup.close(), 5)
+    assert broken.calls == 1 and "second step failed" in caplog.text
+
+
+def test_the_heap_is_trimmed_where_the_c_library_can() -> None:
+    """glibc's malloc_trim hands start-up's freed buffers back (elsewhere: a no-op)."""
+    import ctypes
+    import ctypes.util
+
+    from server.heap import trim_heap
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    assert trim_heap() is hasattr(libc, "malloc_trim")

@@ -33,10 +33,13 @@ async def readyz(request: web.Request) -> web.Response:
     states: dict[str, int] = {}
     for source in request.app[keys.SOURCES].snapshot():
         states[str(source["state"])] = states.get(str(source["state"]), 0) + 1
+    # Triage works while it warms up (a post waits for the model's load, off the loop);
+    # "warm" says the warm-up has ended and posts no longer pay for it.
+    warm = request.app[keys.REPORTS].warmup.finished.is_set()
     return json_response({"status": "ready", "store": "ok",
                           "geofence": {"neighbourhoods": len(geofence.names),
                                        "version": geofence.version},
-                          "sources": states})
+                          "sources": states, "triage": "warm" if warm else "warming"})
 
 
 async def openapi_yaml(request: web.Request) -> web.FileResponse:

@@ -23,6 +23,7 @@ from ..domain.sources import normalise_source
 from ..domain.times import parse_time
 from ..domain.transitions import IngestPlan
 from ..domain.triage import PostContext
+from ..heap import trim_heap
 from ..ports import Clock, IngestItem, IngestStore
 from ..ports.deferrable import deferrable
 from ..security.hashchain import AuditEntry
@@ -65,9 +66,16 @@ class ReportService:
                  clock: Clock) -> None:
         self._store, self._geofence = store, geofence
         self.triager = triager
-        self.warmup = Warmup(triager.warm)   # public: the app starts it after start-up
+        # public: the app starts it after start-up
+        self.warmup = Warmup(triager.warm, after=self._fill)
         self._grouping, self._escalation, self._feed, self._clock = (
             grouping, escalation, feed, clock)
+
+    def _fill(self) -> None:
+        """The warm-up's second step. The load's freed buffers go back to the system first,
+        so that the words made next reuse no memory start-up had at its peak."""
+        trim_heap()
+        self.triager.fill()
 
     def _locate(self, body: dict[str, Any], placed: str | Unplaced | None = UNPLACED,
                 ) -> tuple[str | None, str | None, str | None]:

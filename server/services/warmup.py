@@ -1,29 +1,49 @@
 """The triage model's embedding table (WordLlama, ~0.4 s to load) loads once, in a worker
 thread, off the path to readiness: after the start-up catch-up of overdue escalation steps
 (which it would otherwise slow by about as much), or at once when a post needs it first.
-A post waits for it without holding up the event loop."""
+A post waits for it without holding up the event loop. Then, in the same way but with no
+post waiting for it, a second step makes what triage would otherwise make post by post
+(the rows of the commonest words: see Triager.fill)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 class Warmup:
-    """Runs `load` in a worker thread once: when `start` is called or a caller needs it."""
+    """Runs `load` in a worker thread once: when `start` is called or a caller needs it;
+    then `after`, in a worker thread too, if the load succeeded (nobody waits for it)."""
 
-    def __init__(self, load: Callable[[], None]) -> None:
-        self._load = load
+    def __init__(self, load: Callable[[], None],
+                 after: Callable[[], None] | None = None) -> None:
+        self._load, self._after = load, after
         self._task: asyncio.Future[None] | None = None
-        self.finished = asyncio.Event()   # set once a load has ended, loaded or failed
+        self._both: asyncio.Future[None] | None = None
+        self.finished = asyncio.Event()   # set once both steps have ended (or the load failed)
 
     def start(self) -> asyncio.Future[None]:
         """Begin loading, unless it has begun."""
         if self._task is None:
             self._task = asyncio.ensure_future(asyncio.to_thread(self._load))
-            self._task.add_done_callback(lambda _: self.finished.set())
+            self._both = asyncio.ensure_future(self._then(self._task))
+            self._both.add_done_callback(lambda _: self.finished.set())
         return self._task
+
+    async def _then(self, loading: asyncio.Future[None]) -> None:
+        try:
+            await loading
+        except Exception:   # the post that needs the load meets the failure and reports it
+            return           # (and `after` needs what it loads)
+        if self._after is not None:
+            try:
+                await asyncio.to_thread(self._after)
+            except Exception:   # nothing is lost: triage then makes it post by post
+                log.exception("the warm-up's second step failed")
 
     async def ready(self) -> None:
         """Wait until loaded (starting the load if nobody has). A failed load is not
@@ -40,7 +60,7 @@ class Warmup:
         self.start()
 
     async def close(self) -> None:
-        """Wait for a load in flight (a thread cannot be cancelled)."""
-        if self._task is not None:
+        """Wait for a step in flight (a thread cannot be cancelled)."""
+        if self._both is not None:
             with contextlib.suppress(Exception):
-                await self._task
+                await self._both

@@ -217,27 +217,47 @@ class Embedder:
     """WordLlama's token embeddings, summed per word (the mean is taken by the norm)."""
 
     def __init__(self) -> None:
-        model = _wordllama()
-        self._table: Floats = np.asarray(model.embedding, dtype=np.float32)
-        self._tokenizer = model.tokenizer
+        # float16, as shipped: half the memory of the float32 copy WordLlama's loader makes,
+        # and each row is widened exactly when used, so the sums are the same to the bit.
+        self._table, self._tokenizer = _wordllama()
 
     def token_sums(self, words: Sequence[str]) -> Floats:
         """Each word's token-vector sum, one row a word (zeros for a word with none)."""
         encode, table = self._tokenizer.encode, self._table
+        size = len(table)
         sums = np.zeros((len(words), EMBED_DIM), np.float32)
         for k, word in enumerate(words):
-            ids = [i for i in encode(word, add_special_tokens=False).ids if 0 <= i < len(table)]
+            ids = [i for i in encode(word, add_special_tokens=False).ids if 0 <= i < size]
             if ids:
-                np.add.reduce(table.take(ids, axis=0), axis=0, out=sums[k])
+                np.add.reduce(table.take(ids, axis=0).astype(np.float32), axis=0,
+                              out=sums[k])
         return sums
 
 
-@cache
-def _wordllama() -> Any:
-    """The shipped WordLlama model, loaded once per process and never downloaded."""
-    import wordllama  # imported here: only triage needs it, and it costs ~0.3 s
+WORDLLAMA_WEIGHTS = "weights/l2_supercat_256.safetensors"
+WORDLLAMA_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
 
-    # Its loader looks for the tokenizer in the wrong folder unless cache_dir is the
-    # package's own; disable_download makes a missing file an error, not a fetch.
-    return wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent,
-                                    disable_download=True)
+
+@cache
+def _wordllama() -> tuple[npt.NDArray[np.float16], Any]:
+    """WordLlama's shipped embedding table and tokenizer, read from its wheel's own files
+    once per process and never downloaded. Read directly rather than through
+    `WordLlama.load`: that imports the whole package (requests, its algorithms) and keeps a
+    float32 copy of the table, 35 MB more than these two files need."""
+    import importlib.util
+
+    from safetensors import safe_open  # imported here: only triage needs them
+    from tokenizers import Tokenizer
+
+    spec = importlib.util.find_spec("wordllama")   # its folder; its code is not imported
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("the wordllama package is not installed")
+    root = Path(spec.origin).parent
+    with safe_open(str(root / WORDLLAMA_WEIGHTS), framework="np", device="cpu") as f:
+        table = np.ascontiguousarray(f.get_tensor("embedding.weight"))
+    if table.dtype != np.float16 or table.ndim != 2 or table.shape[1] != EMBED_DIM:
+        raise ValueError(f"{WORDLLAMA_WEIGHTS}: {table.dtype} {table.shape}, expected "
+                         f"float16 (n, {EMBED_DIM})")
+    tokenizer = Tokenizer.from_file(str(root / WORDLLAMA_TOKENIZER))
+    tokenizer.no_truncation()   # as WordLlama sets it: a word is never cut
+    return table, tokenizer

@@ -29,10 +29,11 @@ from .features import (
     Ints,
     NgramSpace,
 )
-from .rows import WordRows
+from .rows import FIRST_ROWS, WordRows
 from .text import for_model, words
 
 FORMAT = 2  # 2: the embedding weighs words by idf
+FILL_CHUNK = 1000  # words made together by fill_word_rows
 CUE_MIN = 0.05  # a phrase must move the log-odds at least this much to be named as a cue
 # Words too common to explain anything on their own ("the", "and", "it's").
 FILLER = frozenset({
@@ -132,15 +133,41 @@ class TriageModel:
                 np.column_stack([self.coef, self.cat_coef.T]), dtype=np.float32)
             self._bias = np.concatenate([[self.intercept], self.cat_intercept]).astype(
                 np.float64)
+            # The heads become views of the table: the same values, kept once (5 MB).
+            self.coef, self.cat_coef = self._weights[:, 0], self._weights[:, 1:].T
         return self._weights, self._bias
 
     def word_rows(self) -> WordRows:
         """The words met so far, as rows of what each brings to a post."""
         if self._words is None:
-            table, _ = self._table()
-            nw, nc, _ = self._widths()
-            self._words = WordRows(self.features, table[nw + nc:])
+            self._words = self._new_rows()
         return self._words
+
+    def _new_rows(self, room: int = FIRST_ROWS) -> WordRows:
+        table, _ = self._table()
+        nw, nc, _ = self._widths()
+        return WordRows(self.features, table[nw + nc:], room)
+
+    def commonest_words(self, count: int) -> list[str]:
+        """The `count` single words of the vocabulary in the most training posts."""
+        space = self.features.word
+        single = [i for i, t in enumerate(space.terms) if " " not in t]
+        single.sort(key=lambda i: (float(space.idf[i]), space.terms[i]))
+        return [space.terms[i] for i in single[:count]]
+
+    def fill_word_rows(self, count: int) -> None:
+        """Make the rows of the `count` commonest words now, rather than one post at a
+        time: a post's first use of a word costs ~35 us, and in a fresh process nearly
+        every word is new. Safe while other threads triage: the rows are made apart and
+        put in place by one assignment (what those posts made meanwhile is dropped)."""
+        if self._words is not None and self._words.filled >= count:
+            return   # every app of a process shares the loaded model: once is enough
+        words = self.commonest_words(count)
+        rows = self._new_rows(room=len(words) + FIRST_ROWS)   # room for the posts' own
+        for start in range(0, len(words), FILL_CHUNK):   # a few MB at a time, not 30 at once
+            rows.add(words[start:start + FILL_CHUNK])
+        rows.filled = count
+        self._words = rows
 
     def assess(self, text: str, top_cues: int = 3, cues_from: float = 0.0,
                tokens: Sequence[str] | None = None) -> Assessment:
@@ -211,7 +238,9 @@ class TriageModel:
             folder / "triage.npz", word_idf=self.features.word.idf,
             char_idf=self.features.char.idf, coef=self.coef,
             intercept=np.array([self.intercept], np.float64),
-            cat_coef=self.cat_coef, cat_intercept=self.cat_intercept)
+            # Column-major, as scikit-learn fits it: the same bytes whether or not the
+            # head is now a view of the table (_table).
+            cat_coef=np.asfortranarray(self.cat_coef), cat_intercept=self.cat_intercept)
         doc = {"format": FORMAT, "hyper": vars(self.hyper), "categories": self.categories,
                "word_vocab": self.features.word.terms,
                "char_vocab": self.features.char.terms, "meta": self.meta}
