@@ -47,7 +47,8 @@ def run(posts: int = 2000, rounds: int = 3) -> list[Result]:
     unmade = _rate(triager.triage, texts, 1)   # every word new, as before the warm-up
     model.word_rows().forget()
     started = time.perf_counter()
-    triager.fill()   # what a server's warm-up makes ahead, in a worker thread
+    for _ in triager.fill():   # what a server's warm-up makes ahead
+        pass
     filled = time.perf_counter() - started
     cold = _rate(triager.triage, texts, 1)
     warm = _rate(triager.triage, texts, rounds)

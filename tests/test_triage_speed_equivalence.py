@@ -12,7 +12,7 @@ import pytest
 
 from server.rules import load_triage_rules
 from server.triage import corpus, rows
-from server.triage.model import TriageModel
+from server.triage.model import FILL_STEP, TriageModel
 from server.triage.text import for_model, words
 from server.triage.triager import FILL_WORDS, SHIPPED_MODEL, Triager, load_model
 
@@ -46,15 +46,17 @@ def test_words_made_ahead_give_the_same_verdicts() -> None:
     assert all(" " not in w for w in commonest) and "the" in commonest
     assert not rarer or max(space.idf[space.index[w]] for w in commonest) <= min(rarer)
     triager = Triager(model, rules)
-    triager.fill()
+    steps = sum(1 for _ in triager.fill())
+    assert steps > FILL_WORDS // FILL_STEP   # small steps, posts let through between them
     filled = model.word_rows()
     assert set(filled.row) == set(commonest)
     assert [triager.triage(t) for t in POSTS] == cold
     # The posts themselves made rows only for words outside those, in the same rows.
     seen = {w for t in POSTS for w in words(for_model(t))}
     assert len(commonest) < len(filled.row) and set(filled.row) <= set(commonest) | seen
-    triager.fill()                      # another app in the process: nothing made again
-    assert model.word_rows() is filled
+    made = len(filled.row)
+    assert sum(1 for _ in triager.fill()) == 1   # another app in the process: no words made
+    assert model.word_rows() is filled and len(filled.row) == made
 
 
 def test_scores_are_the_feature_matrix_scores() -> None:

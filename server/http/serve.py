@@ -22,7 +22,6 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from .. import keys
-from ..heap import trim_heap
 from ..settings import Settings
 from .observe import AccessLogger
 from .problem import HTTP_CODES, PROBLEM_TYPE
@@ -135,7 +134,6 @@ async def _freeze_when_warm(app: web.Application) -> None:
     (without this, each paused the loop for 55-110 ms, several times a minute)."""
     await app[keys.REPORTS].warmup.finished.wait()
     gc.freeze()
-    await asyncio.to_thread(trim_heap)   # start-up's buffers, freed, given back
 
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,11 +71,13 @@ class ReportService:
         self._grouping, self._escalation, self._feed, self._clock = (
             grouping, escalation, feed, clock)
 
-    def _fill(self) -> None:
-        """The warm-up's second step. The load's freed buffers go back to the system first,
-        so that the words made next reuse no memory start-up had at its peak."""
+    def _fill(self) -> Iterator[None]:
+        """The warm-up's second step, on the loop a step at a time. The load's freed
+        buffers go back to the system first (~2 ms), so that the words made next reuse no
+        memory start-up had at its peak."""
         trim_heap()
-        self.triager.fill()
+        yield
+        yield from self.triager.fill()
 
     def _locate(self, body: dict[str, Any], placed: str | Unplaced | None = UNPLACED,
                 ) -> tuple[str | None, str | None, str | None]:

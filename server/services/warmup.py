@@ -1,26 +1,27 @@
 """The triage model's embedding table (WordLlama, ~0.4 s to load) loads once, in a worker
 thread, off the path to readiness: after the start-up catch-up of overdue escalation steps
 (which it would otherwise slow by about as much), or at once when a post needs it first.
-A post waits for it without holding up the event loop. Then, in the same way but with no
-post waiting for it, a second step makes what triage would otherwise make post by post
-(the rows of the commonest words: see Triager.fill)."""
+A post waits for it without holding up the event loop. Then, with no post waiting for it,
+a second step makes what triage would otherwise make post by post (the rows of the
+commonest words: see Triager.fill), on the loop, a small step at a time, posts between."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 log = logging.getLogger(__name__)
 
 
 class Warmup:
     """Runs `load` in a worker thread once: when `start` is called or a caller needs it;
-    then `after`, in a worker thread too, if the load succeeded (nobody waits for it)."""
+    then, if the load succeeded, the steps of `after` on the loop, letting every other
+    ready task run between two steps (nobody waits for them)."""
 
     def __init__(self, load: Callable[[], None],
-                 after: Callable[[], None] | None = None) -> None:
+                 after: Callable[[], Iterable[object]] | None = None) -> None:
         self._load, self._after = load, after
         self._task: asyncio.Future[None] | None = None
         self._both: asyncio.Future[None] | None = None
@@ -41,7 +42,8 @@ class Warmup:
             return           # (and `after` needs what it loads)
         if self._after is not None:
             try:
-                await asyncio.to_thread(self._after)
+                for _ in self._after():
+                    await asyncio.sleep(0)   # posts and timers first
             except Exception:   # nothing is lost: triage then makes it post by post
                 log.exception("the warm-up's second step failed")
 

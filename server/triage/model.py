@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,11 @@ from .features import (
     Ints,
     NgramSpace,
 )
-from .rows import FIRST_ROWS, WordRows
+from .rows import WordRows
 from .text import for_model, words
 
 FORMAT = 2  # 2: the embedding weighs words by idf
-FILL_CHUNK = 1000  # words made together by fill_word_rows
+FILL_STEP = 16  # words made together by a step of fill_word_rows (~1 ms)
 CUE_MIN = 0.05  # a phrase must move the log-odds at least this much to be named as a cue
 # Words too common to explain anything on their own ("the", "and", "it's").
 FILLER = frozenset({
@@ -143,10 +143,10 @@ class TriageModel:
             self._words = self._new_rows()
         return self._words
 
-    def _new_rows(self, room: int = FIRST_ROWS) -> WordRows:
+    def _new_rows(self) -> WordRows:
         table, _ = self._table()
         nw, nc, _ = self._widths()
-        return WordRows(self.features, table[nw + nc:], room)
+        return WordRows(self.features, table[nw + nc:])
 
     def commonest_words(self, count: int) -> list[str]:
         """The `count` single words of the vocabulary in the most training posts."""
@@ -155,19 +155,21 @@ class TriageModel:
         single.sort(key=lambda i: (float(space.idf[i]), space.terms[i]))
         return [space.terms[i] for i in single[:count]]
 
-    def fill_word_rows(self, count: int) -> None:
-        """Make the rows of the `count` commonest words now, rather than one post at a
-        time: a post's first use of a word costs ~35 us, and in a fresh process nearly
-        every word is new. Safe while other threads triage: the rows are made apart and
-        put in place by one assignment (what those posts made meanwhile is dropped)."""
-        if self._words is not None and self._words.filled >= count:
+    def fill_word_rows(self, count: int) -> Iterator[None]:
+        """Make the rows of the `count` commonest words ahead, FILL_STEP at a time, rather
+        than one post at a time: a post's first use of a word costs 35-50 us, and in a
+        fresh process nearly every word is new. Yields after each step (~1 ms), so that a
+        caller on the event loop lets posts through between steps. It must run on the
+        thread that triages: the rows it adds to are the live ones (and a worker thread
+        would contend for the GIL with the event loop for those 0.25 s)."""
+        rows = self.word_rows()
+        if rows.filled >= count:
             return   # every app of a process shares the loaded model: once is enough
-        words = self.commonest_words(count)
-        rows = self._new_rows(room=len(words) + FIRST_ROWS)   # room for the posts' own
-        for start in range(0, len(words), FILL_CHUNK):   # a few MB at a time, not 30 at once
-            rows.add(words[start:start + FILL_CHUNK])
+        words = [w for w in self.commonest_words(count) if w not in rows.row]
+        for start in range(0, len(words), FILL_STEP):
+            rows.add(words[start:start + FILL_STEP])
+            yield
         rows.filled = count
-        self._words = rows
 
     def assess(self, text: str, top_cues: int = 3, cues_from: float = 0.0,
                tokens: Sequence[str] | None = None) -> Assessment:

@@ -30,13 +30,13 @@ class WordRows:
     A post's new words are made together. Rows are bounded by CACHE_WORDS (cleared when
     full), as Featurizer's word cache is."""
 
-    def __init__(self, features: Featurizer, heads: Floats, room: int = FIRST_ROWS) -> None:
+    def __init__(self, features: Featurizer, heads: Floats) -> None:
         self._features, self._heads = features, heads
         self.row: dict[str, int] = {}
         self.filled = 0   # how many of the commonest words were made ahead (model.py)
         self.chars: list[Ints] = []
         self.unigram: list[int] = []
-        self.dense: Floats = np.zeros((room, EMBED_DIM + heads.shape[1]), np.float32)
+        self.dense: Floats = np.zeros((FIRST_ROWS, EMBED_DIM + heads.shape[1]), np.float32)
         # The char block's idf by feature column (zero for the word block's), as float64,
         # the type its values are worked in: no shifting of columns, no casting, per post.
         self._offset = len(features.word)
