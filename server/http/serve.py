@@ -136,7 +136,6 @@ async def _freeze_when_warm(app: web.Application) -> None:
     gc.freeze()
 
 
-
 def run(app: web.Application, settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM, then shut down in order: the signal only wakes main,
     which stops the runner while every other task is still running (aiohttp's own handlers

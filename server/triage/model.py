@@ -140,13 +140,10 @@ class TriageModel:
     def word_rows(self) -> WordRows:
         """The words met so far, as rows of what each brings to a post."""
         if self._words is None:
-            self._words = self._new_rows()
+            table, _ = self._table()
+            nw, nc, _ = self._widths()
+            self._words = WordRows(self.features, table[nw + nc:])
         return self._words
-
-    def _new_rows(self) -> WordRows:
-        table, _ = self._table()
-        nw, nc, _ = self._widths()
-        return WordRows(self.features, table[nw + nc:])
 
     def commonest_words(self, count: int) -> list[str]:
         """The `count` single words of the vocabulary in the most training posts."""
