@@ -46,6 +46,26 @@ async def test_ingest_returns_band_score_cues_and_language(api: Api) -> None:
     assert report["band"] == "review" and report["lang"] == "pl" and report["score"] is None
 
 
+async def test_after_a_self_harm_post_the_authors_quiet_posts_reach_a_person(api: Api) -> None:
+    """Alone, "that's me" is chatter (P4). After the same account's goodbye it is reviewed,
+    with the reason; another account's "that's me" is not."""
+    await neighbourhood(api)
+
+    def by(author: str, text: str, ext: str) -> dict[str, object]:
+        return {**post(text, ext), "author": author}
+
+    before = await api.post("/v1/reports", by("alex", "that's me", "f0"), role="ingest")
+    assert before.body["priority"] == "P4"
+    cry = await api.post("/v1/reports", by(
+        "alex", "i'm so sorry mum. i can't do this anymore. i've taken all of them", "f1"),
+        role="ingest")
+    assert cry.body["band"] == "alert" and cry.body["category"] == "self_harm", cry.body
+    after = await api.post("/v1/reports", by("alex", "that's me", "f2"), role="ingest")
+    assert after.body["priority"] == "P3" and "context:follows self_harm" in after.body["cues"]
+    other = await api.post("/v1/reports", by("sam", "that's me", "f3"), role="ingest")
+    assert other.body["priority"] == "P4"
+
+
 @pytest.mark.parametrize(("context", "cue"), [
     ({"repost": True}, "context:repost"),
     ({"links": ["https://www.bbc.co.uk/news/uk-england-london-1"]}, "context:news_link"),

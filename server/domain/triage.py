@@ -42,6 +42,7 @@ class PostContext:
     news_link: bool = False
     distance_km: float | None = None   # from the nearest neighbourhood, when outside all
     age: timedelta | None = None       # received_at - posted_at
+    follows: Category | None = None    # the author's recent concern (domain/follow_up.py)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ class ContextRules:
     stale_after: timedelta | None = timedelta(hours=6)
     stale: Priority | None = Priority.P3
     news_domains: frozenset[str] = frozenset()
+    # After a post at review or alert filed under one of these, the author's posts for this
+    # long go to review at least (None: never).
+    follow_up: timedelta | None = timedelta(hours=24)
+    follow_up_categories: frozenset[Category] = frozenset({Category.SELF_HARM})
 
 
 @dataclass(frozen=True)
@@ -206,7 +211,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
     kind_at = rules.thresholds.review_categories
     kind = None if model is None or not kind_at else _review_kind(model, kind_at)
     kind_review = kind is not None
-    if model is not None and model.score < review_at and not floors and not kind_review:
+    if (model is not None and model.score < review_at and not floors and not kind_review
+            and ctx.follows is None):
         # Recorded, not queued: nothing for rules to explain or cap (and most posts end
         # here, so they cost no rule scan).
         return Triage(Category(model.category), Priority.P4,
@@ -245,6 +251,9 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
             priority = floor.priority
             category = floor.category or category
             cues.append(f"raise:{found.group(0)}")
+    if ctx.follows is not None and Priority.P3.higher_than(priority):
+        priority = Priority.P3  # the author's recent post was a concern: a person looks
+        cues.append(f"context:follows {ctx.follows.value}")
     if model is None and Priority.P3.higher_than(priority):
         priority = Priority.P3  # a post nobody could read is never left unseen
     return Triage(category, priority, tuple(dict.fromkeys(cues)),
@@ -301,13 +310,24 @@ def _context(raw: Mapping[str, Any]) -> ContextRules:
 
     base = ContextRules()
     stale = raw.get("stale_after_minutes", 360)
+    follow = raw.get("follow_up_hours", 24)
+    if follow is not None and (isinstance(follow, bool) or not isinstance(follow, int | float)
+                               or follow <= 0):
+        raise RulesError("context.follow_up_hours: a number of hours above 0, or none")
+    try:
+        follow_categories = frozenset(
+            Category(c) for c in raw.get("follow_up_categories", ["self_harm"]))
+    except (TypeError, ValueError):
+        raise RulesError("context.follow_up_categories: a list of categories") from None
     return ContextRules(
         repost=cap("repost", base.repost), quote=cap("quote", base.quote),
         reply=cap("reply", base.reply), news_link=cap("news_link", base.news_link),
         far_km=float(raw.get("far_km", base.far_km)), far=cap("far", base.far),
         stale_after=None if stale is None else timedelta(minutes=float(stale)),
         stale=cap("stale", base.stale),
-        news_domains=frozenset(str(d).lower() for d in raw.get("news_domains", [])))
+        news_domains=frozenset(str(d).lower() for d in raw.get("news_domains", [])),
+        follow_up=None if follow is None else timedelta(hours=float(follow)),
+        follow_up_categories=follow_categories)
 
 
 def compile_rules(data: Mapping[str, Any]) -> TriageRules:

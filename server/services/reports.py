@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.errors import FieldError, ValidationFailed
+from ..domain.follow_up import FollowUps
 from ..domain.grouping import (
     GroupingRules,
     absorb,
@@ -18,7 +19,7 @@ from ..domain.grouping import (
     open_incident,
     reach,
 )
-from ..domain.records import Band, Event, Incident, Report, new_id
+from ..domain.records import Band, Category, Event, Incident, Report, new_id
 from ..domain.sources import normalise_source
 from ..domain.times import parse_time
 from ..domain.transitions import IngestPlan
@@ -66,6 +67,9 @@ class ReportService:
                  clock: Clock) -> None:
         self._store, self._geofence = store, geofence
         self.triager = triager
+        # Per process: an instance that restarts, or a post another instance took, starts
+        # without the author's history (see README, Triage).
+        self.follow_ups = FollowUps()
         # public: the app starts it after start-up
         self.warmup = Warmup(triager.warm, after=self._fill)
         self._grouping, self._escalation, self._feed, self._clock = (
@@ -96,8 +100,10 @@ class ReportService:
                     return hit[0], field, hit[1]
         return None, None, None
 
-    def _context(self, body: dict[str, Any], nid: str | None, age: timedelta) -> PostContext:
-        """What the connector told us besides the text, and how far away the post is."""
+    def _context(self, body: dict[str, Any], nid: str | None, age: timedelta,
+                 follows: Category | None) -> PostContext:
+        """What the connector told us besides the text, how far away the post is, and the
+        author's recent concern."""
         ctx = body.get("context") or {}
         loc = body.get("location")
         far = (self._geofence.distance_km(loc["lat"], loc["lon"])
@@ -106,7 +112,7 @@ class ReportService:
             lang=body.get("lang"), repost=bool(ctx.get("repost")),
             quote=bool(ctx.get("quote")), reply=bool(ctx.get("reply_to")),
             news_link=self.triager.is_news_link(ctx.get("links", ())),
-            distance_km=far, age=age)
+            distance_km=far, age=age, follows=follows)
 
     def build(self, body: dict[str, Any], now: datetime,
               placed: str | Unplaced | None = UNPLACED) -> Report:
@@ -117,12 +123,19 @@ class ReportService:
                 "source", "has no visible characters")])
         posted = now if posted > now + MAX_FUTURE else posted
         nid, how, place = self._locate(body, placed)
-        verdict = self.triager.triage(body["text"], self._context(body, nid, now - posted))
+        source, author = normalise_source(body["source"]), body.get("author")
+        follows = self.follow_ups.concern((source, author), posted) if author else None
+        verdict = self.triager.triage(body["text"],
+                                      self._context(body, nid, now - posted, follows))
+        rules = self.triager.rules.context
+        if author and rules.follow_up is not None:
+            self.follow_ups.note((source, author), verdict, posted,
+                                 rules.follow_up_categories, rules.follow_up)
         if place is not None:
             verdict = replace(verdict, cues=(*verdict.cues, f"place:{place}"))
         loc = body.get("location") or {}
         return Report(
-            id=new_id("rep", now), source=normalise_source(body["source"]),
+            id=new_id("rep", now), source=source,
             external_id=body["external_id"],
             text=body["text"], posted_at=posted, received_at=now, triage=verdict,
             author=body.get("author"), url=body.get("url"),
