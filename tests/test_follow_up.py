@@ -1,4 +1,4 @@
-"""Following an author up: after a post that was a concern (self-harm at review or alert),
+"""Following an author up: after a post that was a concern (it alerted as self-harm),
 the same author's next posts go to a person at least, for a while; pure, with `now`."""
 
 from __future__ import annotations
@@ -32,31 +32,33 @@ def test_a_concern_is_followed_for_its_window_and_only_for_that_author() -> None
     assert follow.concern(("bsky", "sam.bsky.social"), T0) is None
 
 
-def test_only_concerns_are_noted() -> None:
+def test_only_alerts_are_noted() -> None:
     follow = FollowUps()
-    assert not follow.note(A, verdict(Priority.P4), T0, HARM, DAY)          # recorded only
+    assert not follow.note(A, verdict(Priority.P4), T0, HARM, DAY)           # recorded only
     assert not follow.note(A, verdict(Priority.P1, Category.FIRE), T0, HARM, DAY)
-    # Sent to review for self-harm by the category head, whatever its named category.
-    assert follow.note(A, verdict(Priority.P3, Category.OTHER, ("kind:self_harm 0.41",)),
-                       T0, HARM, DAY)
-    assert follow.concern(A, T0) is Category.SELF_HARM
+    # At review, even filed as self-harm (awareness campaigns, recovery stories are too).
+    assert not follow.note(A, verdict(Priority.P3, Category.OTHER, ("kind:self_harm 0.41",)),
+                           T0, HARM, DAY)
+    assert not follow.note(A, verdict(Priority.P3), T0, HARM, DAY)
+    assert follow.concern(A, T0) is None
+    assert follow.note(A, verdict(Priority.P2), T0, HARM, DAY)
 
 
 def test_a_later_post_never_shortens_a_follow_up() -> None:
     follow = FollowUps()
-    follow.note(A, verdict(Priority.P3), T0 + timedelta(hours=10), HARM, DAY)
-    follow.note(A, verdict(Priority.P3), T0, HARM, DAY)   # an older post, arriving late
+    follow.note(A, verdict(Priority.P1), T0 + timedelta(hours=10), HARM, DAY)
+    follow.note(A, verdict(Priority.P1), T0, HARM, DAY)   # an older post, arriving late
     assert follow.concern(A, T0 + timedelta(hours=33)) is Category.SELF_HARM
 
 
 def test_room_is_made_from_the_expired_then_the_least_recently_noted() -> None:
     follow = FollowUps(limit=2)
-    follow.note(("x", "old"), verdict(Priority.P3), T0 - 2 * DAY, HARM, DAY)   # expired
-    follow.note(("x", "a"), verdict(Priority.P3), T0, HARM, DAY)
-    follow.note(("x", "b"), verdict(Priority.P3), T0, HARM, DAY)
+    follow.note(("x", "old"), verdict(Priority.P1), T0 - 2 * DAY, HARM, DAY)   # expired
+    follow.note(("x", "a"), verdict(Priority.P1), T0, HARM, DAY)
+    follow.note(("x", "b"), verdict(Priority.P1), T0, HARM, DAY)
     assert len(follow) == 2 and follow.concern(("x", "a"), T0) is not None
-    follow.note(("x", "a"), verdict(Priority.P3), T0, HARM, DAY)   # noted again: newest
-    follow.note(("x", "c"), verdict(Priority.P3), T0, HARM, DAY)
+    follow.note(("x", "a"), verdict(Priority.P1), T0, HARM, DAY)   # noted again: newest
+    follow.note(("x", "c"), verdict(Priority.P1), T0, HARM, DAY)
     assert follow.concern(("x", "b"), T0) is None
     assert follow.concern(("x", "a"), T0) is not None and follow.concern(("x", "c"), T0)
 

@@ -1,5 +1,5 @@
-"""Authors to follow up: after a post that was a concern (a self-harm post at review or
-alert, say), the same author's next posts go to a person at least, for a while.
+"""Authors to follow up: after a post that was a concern (one that alerted as self-harm,
+say), the same author's next posts go to a person at least, for a while.
 
 Alone, "that's me" or "it's time x" reads as chatter to any model, and lands at P4. After
 "can't do this anymore, sorry mum" from the same account an hour before, it is the post a
@@ -37,21 +37,18 @@ class FollowUps:
 
     def note(self, author: Author, verdict: Triage, posted_at: datetime,
              categories: frozenset[Category], follow_for: timedelta) -> bool:
-        """Remember the author if this post is a concern: at review or alert, and filed
-        under one of `categories` (or sent to review for one: a `kind:` cue). True if
-        noted. A later post never shortens an earlier follow-up."""
-        if verdict.band is Band.RECORD:
-            return False
-        kinds = {c for c in categories if f"kind:{c.value}" in _cue_heads(verdict.cues)}
-        category = verdict.category if verdict.category in categories else next(
-            iter(sorted(kinds, key=lambda c: c.value)), None)
-        if category is None:
+        """Remember the author if this post is a concern: it alerted, filed under one of
+        `categories`. Not a post at review: the category head files awareness campaigns
+        and recovery stories under self-harm too, and following every such account would
+        fill the review queue with their posts. True if noted. A later post never shortens
+        an earlier follow-up."""
+        if verdict.band is not Band.ALERT or verdict.category not in categories:
             return False
         until = posted_at + follow_for
         earlier = self._until.pop(author, None)
         if earlier is not None and earlier[0] > until:
             until = earlier[0]
-        self._until[author] = (until, category)   # last in order: the most recently noted
+        self._until[author] = (until, verdict.category)   # last: the most recently noted
         if len(self._until) > self.limit:
             self._make_room(posted_at)
         return True
@@ -61,8 +58,3 @@ class FollowUps:
             del self._until[author]
         while len(self._until) > self.limit:
             del self._until[next(iter(self._until))]
-
-
-def _cue_heads(cues: tuple[str, ...]) -> set[str]:
-    """`kind:self_harm 0.41` -> `kind:self_harm`."""
-    return {c.split(" ", 1)[0] for c in cues}

@@ -97,8 +97,8 @@ class ContextRules:
     stale_after: timedelta | None = timedelta(hours=6)
     stale: Priority | None = Priority.P3
     news_domains: frozenset[str] = frozenset()
-    # After a post at review or alert filed under one of these, the author's posts for this
-    # long go to review at least (None: never).
+    # After a post that alerted filed under one of these, the author's posts for this long
+    # go to review at least (None: never).
     follow_up: timedelta | None = timedelta(hours=24)
     follow_up_categories: frozenset[Category] = frozenset({Category.SELF_HARM})
 
