@@ -14,9 +14,9 @@ from server.domain.triage import (
     PostContext,
     RulesError,
     TriageRules,
-    compile_rules,
     decide,
 )
+from server.domain.triage_rules import compile_rules
 from server.rules import load_triage_rules
 from server.triage.triager import Triager, load_model
 
