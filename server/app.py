@@ -191,6 +191,10 @@ async def _triage_warm_ctx(app: web.Application) -> AsyncIterator[None]:
             await warmup.start_after(app[keys.SCHEDULER].caught_up.wait(), WARM_AFTER_S)
         finally:
             geofence.release_grid()
+        try:   # after a restart, the authors whose recent posts alerted are followed again
+            await app[keys.REPORTS].restore_follow_ups(app[keys.STORE], app[keys.CLOCK].now())
+        except Exception:   # posts are still triaged; only the follow-ups start empty
+            log.exception("could not restore the authors followed up")
         try:
             await asyncio.to_thread(app[keys.REQUEST_VALIDATOR].prepare, *INGEST_OPERATIONS)
             for module in ("jwt", "cryptography.fernet"):   # see auth.py, apikeys.py

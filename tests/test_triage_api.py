@@ -14,6 +14,8 @@ import pytest
 
 from server import keys
 from server.__main__ import main
+from server.domain.follow_up import FollowUps
+from server.domain.records import Category, Priority, Report, Triage
 from server.settings import Settings
 from server.triage.triager import FILL_WORDS, SHIPPED_MODEL
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post
@@ -64,6 +66,27 @@ async def test_after_a_self_harm_post_the_authors_quiet_posts_reach_a_person(api
     assert after.body["priority"] == "P3" and "context:follows self_harm" in after.body["cues"]
     other = await api.post("/v1/reports", by("sam", "that's me", "f3"), role="ingest")
     assert other.body["priority"] == "P4"
+
+
+async def test_the_authors_followed_up_are_followed_again_after_a_restart(
+        make_api: ApiFactory) -> None:
+    first = await make_api()
+    await neighbourhood(first)
+    cry = await first.post("/v1/reports", {**post(
+        "sorry for everything. i won't be a burden much longer", "r1"), "author": "alex"},
+        role="ingest")
+    assert cry.body["band"] == "alert" and cry.body["category"] == "self_harm", cry.body
+    await first.client.close()
+    second = await make_api()   # the same database: a restart
+    follow_ups = second.app[keys.REPORTS].follow_ups
+
+    async def restored() -> bool:
+        return len(follow_ups) == 1
+
+    await eventually(restored, within=30)
+    after = await second.post("/v1/reports", {**post("that's me", "r2"), "author": "alex"},
+                              role="ingest")
+    assert after.body["priority"] == "P3" and "context:follows self_harm" in after.body["cues"]
 
 
 @pytest.mark.parametrize(("context", "cue"), [
@@ -142,3 +165,36 @@ async def test_the_server_loads_wordllama_after_start_up_without_waiting_for_a_p
     warmup = api.app[keys.REPORTS].warmup
     await asyncio.wait_for(warmup.finished.wait(), 30)
     assert api.app[keys.REPORTS].triager.model.word_rows().filled == FILL_WORDS
+
+
+class PagedReports:
+    """A fake of the store's report reads: `total` self-harm alerts by as many authors,
+    newest first, a page at a time; it counts the pages asked for."""
+
+    def __init__(self, total: int) -> None:
+        now = datetime.now(UTC)
+        self.reports = [Report(id=f"rep_{i:05d}", source="x", external_id=str(i), text="t",
+                               posted_at=now, received_at=now, author=f"a{i}",
+                               triage=Triage(Category.SELF_HARM, Priority.P1))
+                        for i in range(total)]
+        self.pages = 0
+
+    async def find_reports(self, *, source: str | None = None, since: datetime | None = None,
+                           before_id: str | None = None, limit: int = 50) -> list[Report]:
+        self.pages += 1
+        start = 0 if before_id is None else next(
+            i for i, r in enumerate(self.reports) if r.id == before_id) + 1
+        return self.reports[start:start + limit]
+
+
+async def test_restoring_the_follow_ups_pages_through_the_window_and_stops_at_its_bound(
+        api: Api) -> None:
+    service = api.app[keys.REPORTS]
+    service.follow_ups = FollowUps()
+    whole = PagedReports(1200)
+    assert await service.restore_follow_ups(whole, datetime.now(UTC)) == 1200
+    assert whole.pages == 3                       # 500, 500, then a short page
+    service.follow_ups = FollowUps()
+    bounded = PagedReports(1200)
+    assert await service.restore_follow_ups(bounded, datetime.now(UTC), at_most=600) == 1000
+    assert bounded.pages == 2                     # the newest first, no further

@@ -27,6 +27,7 @@ from ..domain.triage import PostContext
 from ..heap import trim_heap
 from ..ports import Clock, IngestItem, IngestStore
 from ..ports.deferrable import deferrable
+from ..ports.reports import ReportQueries
 from ..security.hashchain import AuditEntry
 from ..triage.triager import Triager
 from .escalation import Escalation
@@ -35,6 +36,10 @@ from .geofence import GeofenceService
 from .warmup import Warmup
 
 log = logging.getLogger(__name__)
+# Restoring the authors followed up after a start reads at most this many reports of the
+# window, this many a page: a day of a surge is more than a start-up should read.
+RESTORE_AT_MOST = 50_000
+RESTORE_PAGE = 500
 # Connectors' clocks drift; a post stamped far in the future is stamped "now" instead.
 MAX_FUTURE = timedelta(minutes=5)
 # A report without an incident this long after it arrived was left by a crash mid-ingest.
@@ -67,13 +72,35 @@ class ReportService:
                  clock: Clock) -> None:
         self._store, self._geofence = store, geofence
         self.triager = triager
-        # Per process: an instance that restarts, or a post another instance took, starts
-        # without the author's history (see README, Triage).
+        # Per process, read again from the store after a start (restore_follow_ups): a post
+        # another instance took is not seen here (see README, Triage).
         self.follow_ups = FollowUps()
         # public: the app starts it after start-up
         self.warmup = Warmup(triager.warm, after=self._fill)
         self._grouping, self._escalation, self._feed, self._clock = (
             grouping, escalation, feed, clock)
+
+    async def restore_follow_ups(self, store: ReportQueries, now: datetime,
+                                 at_most: int = RESTORE_AT_MOST) -> int:
+        """After a start: note again the authors whose posts of the last follow-up window
+        alerted (the store's reports, newest first, at most `at_most` read). The number
+        of authors followed."""
+        rules = self.triager.rules.context
+        if rules.follow_up is None:
+            return 0
+        since, before, read = now - rules.follow_up, None, 0
+        while read < at_most:
+            page = await store.find_reports(since=since, before_id=before, limit=RESTORE_PAGE)
+            for report in page:
+                if report.author:
+                    self.follow_ups.note((report.source, report.author), report.triage,
+                                         report.posted_at, rules.follow_up_categories,
+                                         rules.follow_up)
+            read += len(page)
+            if len(page) < RESTORE_PAGE:
+                break
+            before = page[-1].id
+        return len(self.follow_ups)
 
     def _fill(self) -> Iterator[None]:
         """The warm-up's second step, on the loop a step at a time. The load's freed
