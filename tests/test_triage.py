@@ -18,6 +18,7 @@ from server.domain.triage import (
 )
 from server.domain.triage_rules import compile_rules
 from server.rules import load_triage_rules
+from server.triage.language import detect
 from server.triage.triager import Triager, load_model
 
 RULES = load_triage_rules(None)
@@ -136,6 +137,17 @@ def test_a_language_the_model_does_not_read_goes_to_review_never_p4() -> None:
         assert verdict.score is None and verdict.lang == lang
     tagged = TRIAGER.triage("he has a knife", PostContext(lang="en-GB"))
     assert tagged.lang == "en" and tagged.priority is Priority.P1
+
+
+def test_an_identifier_that_says_english_about_another_script_is_overruled() -> None:
+    says_english = lambda text: ("en", 0.99)  # noqa: E731 - an identifier that is wrong
+    for text in ["Помогите, сосед не дышит, мы на третьем этаже",
+                 "ساعدوني جاري لا يتنفس نحن في الطابق الثالث",
+                 "Помогите пожалуйста call 999 сосед не дышит"]:   # mostly Cyrillic
+        assert detect(text, known=(), identify=says_english) == "und", text
+    for text in ["Kitchen's flooding and the café's downstairs neighbour is out",
+                 "help сосед neighbour isn't breathing upstairs flat nine"]:   # mostly Latin
+        assert detect(text, known=(), identify=says_english) == "en", text
 
 
 @pytest.mark.parametrize(("ctx", "cue"), [

@@ -8,6 +8,7 @@ in its wheel) is confident and most of the post's words are ones the model never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from functools import cache
 from typing import Any
@@ -18,6 +19,7 @@ MIN_LETTERS = 12      # shorter than this ("sos", "HELP!!") is not worth a guess
 KNOWN_ENOUGH = 0.8    # this share of common English words: English, no guess
 ALL_KNOWN = 0.95      # ... or this share of words the model knows at all
 CONFIDENT = 0.9       # the identifier's probability needed to call it another language
+_OTHER_SCRIPT = re.compile("[^\u0000-\u024f]+")   # beyond Latin and its extensions
 
 
 def detect(text: str, known: Collection[str], reads: Collection[str] = ("en",),
@@ -48,8 +50,11 @@ def detect(text: str, known: Collection[str], reads: Collection[str] = ("en",),
 
 def _mostly_other_script(alpha: list[str], letters: int) -> bool:
     """True if most letters are outside the Latin alphabet (Arabic, Cyrillic, Bengali...)."""
-    latin = sum(1 for w in alpha for ch in w if ch < "\u0250")
-    return latin < letters / 2
+    joined = "".join(alpha)
+    if joined.isascii():   # most posts: no need to look at each letter
+        return False
+    other = sum(map(len, _OTHER_SCRIPT.findall(joined)))
+    return other > letters / 2
 
 
 def load_identifier() -> None:
