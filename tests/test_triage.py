@@ -220,5 +220,39 @@ def test_a_post_filed_under_a_review_category_goes_to_review_however_low_its_sco
         compile_rules({"categories": [], "bands": {"review_categories": {"self_harm": 0}}})
 
 
+def test_a_post_in_the_review_band_filed_under_an_alert_category_alerts() -> None:
+    """`bands.alert_categories`: a quiet goodbye the category head is sure of needs officers
+    now, once its score reaches the review band; below that band it is only queued."""
+    rules = compile_rules({"categories": [], "bands": {
+        "review_categories": {"self_harm": 0.3}, "alert_categories": {"self_harm": 0.9}}})
+    ctx = PostContext(lang="en")
+
+    def verdict(assessment: Assessment, with_rules: TriageRules = rules) -> Triage:
+        return decide("took everything i could find. it's fine", assessment, ctx,
+                      with_rules, 0.5, 0.035)
+
+    alerted = verdict(Assessment(score=0.2, category="self_harm", category_p=0.95))
+    assert alerted.priority is Priority.P1 and "kind:self_harm 0.95" in alerted.cues
+    assert alerted.category is Category.SELF_HARM
+    unsure = verdict(Assessment(0.2, "self_harm", 0.89))
+    assert unsure.priority is Priority.P3 and not any(c.startswith("kind:") for c in unsure.cues)
+    low = verdict(Assessment(0.1, "self_harm", 0.95))   # in the review band, below 0.15
+    assert low.priority is Priority.P3 and not any(c.startswith("kind:") for c in low.cues)
+    below_band = verdict(Assessment(0.01, "self_harm", 0.95))
+    assert below_band.priority is Priority.P3 and "kind:self_harm 0.95" in below_band.cues
+    plain = compile_rules({"categories": []})
+    assert verdict(Assessment(0.2, "self_harm", 0.99), plain).priority is Priority.P3
+    assert verdict(Assessment(0.2, "other", 0.99)).priority is Priority.P3
+    with pytest.raises(RulesError, match=r"alert_categories\.self_harm"):
+        compile_rules({"categories": [], "bands": {"alert_categories": {"self_harm": 1.5}}})
+
+
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
     assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None
+    assert RULES.thresholds.alert_categories.get(Category.SELF_HARM) is not None
+    quiet = TRIAGER.triage("wrote the letters. the dogs with my sister now. going to the "
+                           "beach once its dark")
+    assert quiet.priority is Priority.P1 and any(c.startswith("kind:self_harm")
+                                                for c in quiet.cues), quiet
+    past = TRIAGER.triage("this time last year i was stood on a bridge. today i ran a marathon")
+    assert past.priority is Priority.P3, past

@@ -81,6 +81,12 @@ class Thresholds:
     # review however low its score: quiet goodbyes read as self-harm to the category head
     # more surely than they read as urgent to the urgency head.
     review_categories: Mapping[Category, float] = field(default_factory=dict)
+    # ... and one it files under one of these at least this surely alerts, if its score
+    # is at least alert_categories_from: "took everything i could find. it's fine" is
+    # urgent to a person, and far more surely self-harm than urgent to the model.
+    alert_categories: Mapping[Category, float] = field(default_factory=dict)
+    alert_categories_from: float = 0.15   # (the review band's floor let in recovery
+                                          # stories: "a year ago i was on that bridge")
 
 
 @dataclass(frozen=True)
@@ -189,10 +195,12 @@ def _context_caps(ctx: PostContext, rules: ContextRules) -> list[tuple[Priority,
             if applies and cap is not None]
 
 
-def _review_kind(model: Assessment, kind_at: Mapping[Category, float]
+def _filed_under(model: Assessment, kind_at: Mapping[Category, float]
                  ) -> tuple[str, float] | None:
-    """The first review category the model gives at least its probability, and that
+    """The first of these categories the model gives at least its probability, and that
     probability (whether or not it is the model's most likely category)."""
+    if not kind_at:
+        return None
     probs = model.probs or {model.category: model.category_p}
     for category, at in kind_at.items():
         p = probs.get(category.value, 0.0)
@@ -208,7 +216,7 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
     clean = normalise(text)
     floors = [(f, m) for f in rules.floors if (m := f.pattern.search(clean))]
     kind_at = rules.thresholds.review_categories
-    kind = None if model is None or not kind_at else _review_kind(model, kind_at)
+    kind = None if model is None or not kind_at else _filed_under(model, kind_at)
     kind_review = kind is not None
     if (model is not None and model.score < review_at and not floors and not kind_review
             and ctx.follows is None):
@@ -219,6 +227,11 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
                       score=round(model.score, 4), lang=ctx.lang)
     band = (Band.REVIEW if model is None else Band.ALERT if model.score >= alert_at
             else Band.REVIEW if model.score >= review_at or kind_review else Band.RECORD)
+    alert_kind = None
+    if (band is Band.REVIEW and model is not None and model.score >= review_at
+            and model.score >= rules.thresholds.alert_categories_from):
+        alert_kind = _filed_under(model, rules.thresholds.alert_categories)
+        band = Band.REVIEW if alert_kind is None else Band.ALERT
     # The category rules are the slowest step; a post the model queues for review stays P3
     # whatever they say, so it is described by the model alone (a third of ordinary chatter
     # lands there; skipping them took `make bench` from ~4,000 to ~5,400 posts/s).
@@ -229,8 +242,9 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
         cues.append(f"lang:{ctx.lang}")
     else:
         cues.extend(f"model:{c}" for c in model.cues)
-        if kind is not None and model.score < review_at:
-            cues.append(f"kind:{kind[0]} {kind[1]:.2f}")
+        for filed in (kind if model.score < review_at else None, alert_kind):
+            if filed is not None:
+                cues.append(f"kind:{filed[0]} {filed[1]:.2f}")
     priority = band.priority
     if band is Band.ALERT:
         # Someone needs help now: P1, unless the category is one the force ranks P2 (a

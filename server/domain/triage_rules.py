@@ -43,20 +43,20 @@ def _threshold(raw: Any, name: str) -> float | None:
     return float(raw)
 
 
-def _review_categories(raw: Any) -> dict[Category, float]:
+def _category_probabilities(raw: Any, name: str) -> dict[Category, float]:
+    """bands.review_categories / bands.alert_categories: category -> probability."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise RulesError("bands.review_categories: a map of category to probability")
+        raise RulesError(f"bands.{name}: a map of category to probability")
     found: dict[Category, float] = {}
-    for name, p in raw.items():
+    for key, p in raw.items():
         try:
-            category = Category(name)
+            category = Category(key)
         except ValueError:
-            raise RulesError(f"bands.review_categories: unknown category {name!r}") from None
+            raise RulesError(f"bands.{name}: unknown category {key!r}") from None
         if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
-            raise RulesError(f"bands.review_categories.{name}: a probability above 0, "
-                             "at most 1")
+            raise RulesError(f"bands.{name}.{key}: a probability above 0, at most 1")
         found[category] = float(p)
     return found
 
@@ -100,7 +100,12 @@ def compile_rules(data: Mapping[str, Any]) -> TriageRules:
         thresholds = Thresholds(_threshold(bands.get("alert"), "alert"),
                                 _threshold(bands.get("review"), "review"),
                                 _threshold(bands.get("p1", 0.85), "p1") or 0.85,
-                                _review_categories(bands.get("review_categories")))
+                                _category_probabilities(bands.get("review_categories"),
+                                                        "review_categories"),
+                                _category_probabilities(bands.get("alert_categories"),
+                                                        "alert_categories"),
+                                _threshold(bands.get("alert_categories_from", 0.15),
+                                           "alert_categories_from") or 0.0)
         rules = TriageRules(
             chatter=tuple(_compile(p, f"chatter[{i}]")
                           for i, p in enumerate(data.get("chatter", []))),
