@@ -96,6 +96,21 @@ def test_absorb_raises_priority_and_moves_location() -> None:
     assert after.report_count == 2 and after.lat == pytest.approx(WHITEHALL[0] + 0.0005)
 
 
+def test_an_incident_keeps_the_highest_score_of_its_reports() -> None:
+    """The review queue is ordered by it: a worrying post joining a mild one lifts it."""
+    def scored(score: float | None, rid: str) -> Report:
+        return replace(report(cat=Category.OTHER, prio=Priority.P3, rid=rid),
+                       triage=Triage(Category.OTHER, Priority.P3, score=score))
+
+    inc = open_incident(scored(0.2, "r1"), T0)
+    assert inc.score == 0.2
+    inc = absorb(inc, scored(0.6, "r2"), T0)
+    assert inc.score == 0.6
+    assert absorb(inc, scored(0.1, "r3"), T0).score == 0.6
+    assert absorb(inc, scored(None, "r4"), T0).score == 0.6   # a post the model did not read
+    assert absorb(open_incident(scored(None, "r5"), T0), scored(0.3, "r6"), T0).score == 0.3
+
+
 def test_officer_selection_rules() -> None:
     wave = WaveSpec(radius_m=2000, officers=3, ack_timeout_s=30)
     officers = [

@@ -137,6 +137,25 @@ async def test_assign_offers_officers_nearest_first_and_resolve_records_the_outc
     assert items[0]["outcome"] == "not_an_emergency"
 
 
+async def test_the_review_queue_puts_the_likeliest_cry_for_help_on_top(
+        make_api: ApiFactory, browser: Browser) -> None:
+    """P3 incidents by the model's score, highest first, whatever their age; each shows it."""
+    api = await make_api()
+    await neighbourhood(api)
+    page = await signed_in(browser, api)
+    worrying = await report(api, "weird smell near the bins on our street, bit like burning "
+                                 "plastic", "q1")
+    mild = await report(api, "is the road by the station shut? saw police tape", "q2")
+    assert worrying["priority"] == mild["priority"] == "P3", (worrying, mild)
+    assert worrying["incident_id"] != mild["incident_id"]
+    rows = page.get_by_role("row", name=re.compile("^P3 "))
+    await expect(rows).to_have_count(2)
+    await expect(rows.first).to_contain_text("burning plastic")   # older, but surer
+    await expect(rows.nth(1)).to_contain_text("police tape")      # newer, a lower score
+    await expect(rows.first.get_by_role("cell").first).to_have_text(
+        re.compile(r"^P3 · 0\.\d\d$"))
+
+
 async def test_keyboard_moves_through_the_queue_and_opens(make_api: ApiFactory,
                                                           browser: Browser) -> None:
     api = await make_api()

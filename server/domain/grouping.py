@@ -89,7 +89,8 @@ def open_incident(report: Report, now: datetime) -> Incident:
         category=report.triage.category, neighbourhood_id=report.neighbourhood_id,
         first_seen_at=report.posted_at, last_seen_at=report.posted_at, created_at=now,
         updated_at=now, summary=report.text[:SUMMARY_CHARS], report_count=1,
-        lat=report.lat, lon=report.lon, located_reports=1 if located else 0)
+        lat=report.lat, lon=report.lon, located_reports=1 if located else 0,
+        score=report.triage.score)
 
 
 def absorb(incident: Incident, report: Report, now: datetime) -> Incident:
@@ -108,4 +109,10 @@ def absorb(incident: Incident, report: Report, now: datetime) -> Incident:
         located_reports=n, updated_at=now,
         priority=report.triage.priority if raised else incident.priority,
         category=report.triage.category if raised else incident.category,
-        summary=report.text[:SUMMARY_CHARS] if raised else incident.summary)
+        summary=report.text[:SUMMARY_CHARS] if raised else incident.summary,
+        score=_higher(incident.score, report.triage.score))
+
+
+def _higher(a: float | None, b: float | None) -> float | None:
+    """The higher of two scores, either of which may be missing (a post not scored)."""
+    return b if a is None else a if b is None else max(a, b)

@@ -175,6 +175,9 @@ class Incident:
     resolved_by: str | None = None
     resolution_note: str | None = None
     outcome: Outcome | None = None
+    # The highest model score among its reports: the review queue is read from the top,
+    # and a third of ordinary chatter reaches it (README, Triage).
+    score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ def incident_json(i: Incident, *, content: bool = True) -> dict[str, Any]:
         "taken_by": i.taken_by, "taken_at": i.taken_at, "assigned_to": i.assigned_to,
         "resolved_at": i.resolved_at, "resolved_by": i.resolved_by,
         "resolution_note": i.resolution_note,
-        "outcome": None if i.outcome is None else i.outcome.value, "created_at": i.created_at,
-        "updated_at": i.updated_at}
+        "outcome": None if i.outcome is None else i.outcome.value, "score": i.score,
+        "created_at": i.created_at, "updated_at": i.updated_at}
 
 
 def delivery_json(d: Delivery) -> dict[str, Any]:

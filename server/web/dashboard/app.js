@@ -97,10 +97,14 @@ async function loadQueue() {
   render();
 }
 
+// Most urgent first; escalations first within a priority; the review queue (P3), which a
+// third of ordinary chatter reaches, by the model's score (the likeliest cry for help on
+// top); then the newest.
 function sorted() {
   return [...state.incidents.values()].sort((a, b) =>
     (RANK[a.priority] - RANK[b.priority]) ||
     ((b.status === "escalated") - (a.status === "escalated")) ||
+    (a.priority === "P3" ? (b.score ?? 1) - (a.score ?? 1) : 0) ||
     (a.first_seen_at < b.first_seen_at ? 1 : -1));
 }
 
@@ -134,6 +138,7 @@ const rowCache = new Map();
 function rowKey(inc) {
   return [inc.priority, inc.status, inc.taken_by, inc.assigned_to, inc.alerted, inc.category,
     inc.neighbourhood_id, inc.summary, inc.report_count, inc.first_seen_at, inc.next_step_at,
+    inc.score,
     inc.id === state.selected].join("\u0001");
 }
 
@@ -176,7 +181,10 @@ function buildRow(inc) {
   tr.setAttribute("aria-label", `${inc.priority} ${inc.category} ${inc.summary || ""}`);
   if (inc.status === "escalated") tr.classList.add("escalated");
   if (inc.id === state.selected) tr.classList.add("selected");
-  cell(tr, inc.priority, `prio ${inc.priority}`);
+  // A review's score says how sure the model is: an unscored one (a language it does not
+  // read) is shown as such, and sorted with the surest.
+  cell(tr, inc.priority === "P3" ? `P3 · ${inc.score == null ? "not scored" : inc.score.toFixed(2)}`
+    : inc.priority, `prio ${inc.priority}`);
   const alerted = (inc.alerted || []).join(", ");
   cell(tr, inc.status + (inc.taken_by ? ` (taken by ${inc.taken_by})` : "")
     + (inc.assigned_to ? ` (assigned to ${inc.assigned_to})` : "")
