@@ -109,6 +109,9 @@ def test_an_incident_keeps_the_highest_score_of_its_reports() -> None:
     assert absorb(inc, scored(0.1, "r3"), T0).score == 0.6
     assert absorb(inc, scored(None, "r4"), T0).score == 0.6   # a post the model did not read
     assert absorb(open_incident(scored(None, "r5"), T0), scored(0.3, "r6"), T0).score == 0.3
+    goodbye = replace(scored(0.01, "r7"), triage=Triage(Category.SELF_HARM, Priority.P3,
+                                                        score=0.01, concern=0.41))
+    assert absorb(inc, goodbye, T0).score == 0.6 and open_incident(goodbye, T0).score == 0.41
 
 
 def test_officer_selection_rules() -> None:

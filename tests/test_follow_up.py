@@ -72,6 +72,7 @@ def test_a_followed_authors_quiet_post_goes_to_review_never_below() -> None:
     followed = decide("that's me", quiet, PostContext(lang="en", follows=Category.SELF_HARM),
                       rules, 0.5, 0.035)
     assert followed.priority is Priority.P3 and "context:follows self_harm" in followed.cues
+    assert followed.concern == 1.0 and alone.concern == 0.01   # top of the review queue
     alert = decide("he's got a knife", Assessment(0.95, "violence"),
                    PostContext(lang="en", follows=Category.SELF_HARM), rules, 0.5, 0.035)
     assert alert.priority is Priority.P1 and "context:follows self_harm" not in alert.cues

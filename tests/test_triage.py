@@ -134,7 +134,7 @@ def test_a_language_the_model_does_not_read_goes_to_review_never_p4() -> None:
                        ("Hoy hace muy buen tiempo en el parque, qué bonito", "es")]:
         verdict = TRIAGER.triage(text)
         assert verdict.priority is Priority.P3 and f"lang:{lang}" in verdict.cues, verdict
-        assert verdict.score is None and verdict.lang == lang
+        assert verdict.score is None and verdict.concern is None and verdict.lang == lang
     tagged = TRIAGER.triage("he has a knife", PostContext(lang="en-GB"))
     assert tagged.lang == "en" and tagged.priority is Priority.P1
 
@@ -207,6 +207,7 @@ def test_a_post_filed_under_a_review_category_goes_to_review_however_low_its_sco
 
     queued = priority(Assessment(score=0.01, category="self_harm", category_p=0.6))
     assert queued.priority is Priority.P3 and "kind:self_harm 0.60" in queued.cues
+    assert queued.concern == 0.6   # the review queue orders by it, not by the low score
     assert priority(Assessment(0.01, "self_harm", 0.39)).priority is Priority.P4
     assert priority(Assessment(0.01, "other", 0.99)).priority is Priority.P4
     plain = compile_rules({"categories": []})
@@ -233,6 +234,7 @@ def test_a_post_in_the_review_band_filed_under_an_alert_category_alerts() -> Non
 
     alerted = verdict(Assessment(score=0.2, category="self_harm", category_p=0.95))
     assert alerted.priority is Priority.P1 and "kind:self_harm 0.95" in alerted.cues
+    assert (alerted.score, alerted.concern) == (0.2, 0.95)
     assert alerted.category is Category.SELF_HARM
     unsure = verdict(Assessment(0.2, "self_harm", 0.89))
     assert unsure.priority is Priority.P3 and not any(c.startswith("kind:") for c in unsure.cues)

@@ -90,7 +90,7 @@ def open_incident(report: Report, now: datetime) -> Incident:
         first_seen_at=report.posted_at, last_seen_at=report.posted_at, created_at=now,
         updated_at=now, summary=report.text[:SUMMARY_CHARS], report_count=1,
         lat=report.lat, lon=report.lon, located_reports=1 if located else 0,
-        score=report.triage.score)
+        score=_concern(report))
 
 
 def absorb(incident: Incident, report: Report, now: datetime) -> Incident:
@@ -110,7 +110,13 @@ def absorb(incident: Incident, report: Report, now: datetime) -> Incident:
         priority=report.triage.priority if raised else incident.priority,
         category=report.triage.category if raised else incident.category,
         summary=report.text[:SUMMARY_CHARS] if raised else incident.summary,
-        score=_higher(incident.score, report.triage.score))
+        score=_higher(incident.score, _concern(report)))
+
+
+def _concern(report: Report) -> float | None:
+    """The report's concern; its score for a report stored before concerns were kept."""
+    t = report.triage
+    return t.score if t.concern is None else t.concern
 
 
 def _higher(a: float | None, b: float | None) -> float | None:

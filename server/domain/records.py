@@ -106,6 +106,10 @@ class Triage:
     cues: tuple[str, ...] = ()
     score: float | None = None  # the model's probability that someone needs help now
     lang: str | None = None     # the language triage took the post to be in
+    # How much a person should worry, to order the review queue: the score, or more where a
+    # post was queued for another reason (a `kind:` category's probability; 1.0 for an author
+    # followed up). None: not scored (a language the model does not read).
+    concern: float | None = None
 
     @property
     def band(self) -> Band:
@@ -175,8 +179,8 @@ class Incident:
     resolved_by: str | None = None
     resolution_note: str | None = None
     outcome: Outcome | None = None
-    # The highest model score among its reports: the review queue is read from the top,
-    # and a third of ordinary chatter reaches it (README, Triage).
+    # The highest concern (Triage.concern) among its reports: the review queue is read from
+    # the top, and a third of ordinary chatter reaches it (README, Triage).
     score: float | None = None
 
 

@@ -224,7 +224,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
         # here, so they cost no rule scan).
         return Triage(Category(model.category), Priority.P4,
                       tuple(f"model:{c}" for c in model.cues),
-                      score=round(model.score, 4), lang=ctx.lang)
+                      score=round(model.score, 4), lang=ctx.lang,
+                      concern=round(model.score, 4))
     band = (Band.REVIEW if model is None else Band.ALERT if model.score >= alert_at
             else Band.REVIEW if model.score >= review_at or kind_review else Band.RECORD)
     alert_kind = None
@@ -269,5 +270,10 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
         cues.append(f"context:follows {ctx.follows.value}")
     if model is None and Priority.P3.higher_than(priority):
         priority = Priority.P3  # a post nobody could read is never left unseen
+    concern = None
+    if model is not None:
+        kinds = [k[1] for k in (kind, alert_kind) if k is not None]
+        concern = round(max([model.score, *kinds, 1.0 if ctx.follows is not None else 0.0]), 4)
     return Triage(category, priority, tuple(dict.fromkeys(cues)),
-                  score=None if model is None else round(model.score, 4), lang=ctx.lang)
+                  score=None if model is None else round(model.score, 4), lang=ctx.lang,
+                  concern=concern)
