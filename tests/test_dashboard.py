@@ -98,14 +98,18 @@ async def test_escalation_stands_out_take_and_a_second_supervisor_gets_409(
     first, second = await signed_in(browser, api, "sup1"), await signed_in(browser, api, "sup2")
     await second.route("**/v1/events", lambda route: route.abort())   # sup2's view goes stale
     await report(api, "my neighbour has collapsed and isn't breathing", "d2")
-    await second.reload()
     row = first.get_by_role("row", name=re.compile("P1 medical my neighbour"))
     await expect(row).to_contain_text("escalated")
     await expect(row).to_have_class(re.compile("escalated"))
+    # sup2 reads the list once the escalation has happened (the escalation step runs after
+    # the post is accepted: a read before it showed no Take button, and nothing updates it)
+    await second.reload()
+    stale_take = second.get_by_role("row", name=re.compile("P1 medical")).get_by_role(
+        "button", name="Take")
+    await expect(stale_take).to_be_visible()
     await row.get_by_role("button", name="Take").click()
     await expect(row).to_contain_text("taken by sup1")
-    await second.get_by_role("row", name=re.compile("P1 medical")).get_by_role(
-        "button", name="Take").click()
+    await stale_take.click()
     alert = second.get_by_role("alert")
     await expect(alert).to_contain_text("409")
     await expect(alert).to_contain_text("sup1")
