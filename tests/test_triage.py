@@ -249,6 +249,32 @@ def test_a_post_in_the_review_band_filed_under_an_alert_category_alerts() -> Non
         compile_rules({"categories": [], "bands": {"alert_categories": {"self_harm": 1.5}}})
 
 
+def test_a_post_near_an_urgent_self_harm_post_goes_to_review() -> None:
+    """`bands.review_near`: below the review band, a post whose embedding comes this close to
+    one of the corpus's urgent self-harm posts is queued, with its cosine as the concern."""
+    rules = compile_rules({"categories": [], "bands": {"review_near": 0.6}})
+    ctx = PostContext(lang="en")
+
+    def verdict(assessment: Assessment, with_rules: TriageRules = rules) -> Triage:
+        return decide("how many would it take", assessment, ctx, with_rules, 0.5, 0.035)
+
+    near = verdict(Assessment(score=0.02, category="other", category_p=0.9, near=0.65))
+    assert near.priority is Priority.P3 and "near:self_harm 0.65" in near.cues
+    assert near.concern == 0.65
+    assert verdict(Assessment(0.02, "other", 0.9, near=0.55)).priority is Priority.P4
+    assert verdict(Assessment(0.02, "other", 0.9)).priority is Priority.P4   # not looked
+    plain = compile_rules({"categories": []})
+    assert verdict(Assessment(0.02, "other", 0.9, near=0.9), plain).priority is Priority.P4
+    assert compile_rules({"categories": [], "bands": {"review_near": "none"}}
+                         ).thresholds.review_near is None
+    with pytest.raises(RulesError, match="review_near"):
+        compile_rules({"categories": [], "bands": {"review_near": 2}})
+    shipped = TRIAGER.triage("how many would it take. asking for tonight")
+    assert shipped.priority is Priority.P3 and any(c.startswith("near:self_harm")
+                                                  for c in shipped.cues), shipped
+    assert TRIAGER.triage("so tired i could sleep for a week").priority is Priority.P4
+
+
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
     assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None
     assert RULES.thresholds.alert_categories.get(Category.SELF_HARM) is not None

@@ -69,6 +69,32 @@ def test_training_is_deterministic_and_save_load_round_trips(tmp_path: Path) -> 
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
 
 
+def test_the_model_keeps_its_urgent_self_harm_posts_and_looks_near_when_asked(
+        tmp_path: Path) -> None:
+    """neighbours.py: the unit embeddings of the urgent self-harm training posts, and the
+    nearest one's cosine for a post below the given score with enough self-harm."""
+    model = training.fit(SMALL)
+    harm = [e.text for e in SMALL if e.urgent and e.category == "self_harm"]
+    assert len(harm) > 5 and model.near_rows.shape == (len(harm), 256)
+    assert np.allclose(np.linalg.norm(model.near_rows, axis=1), 1.0, atol=1e-2)
+    text = harm[0]
+    assert model.assess(text).near is None                            # not asked
+    assert model.assess(text, look_near=(0.0, 0.0)).near is None      # its score is not below
+    assert model.assess(text, look_near=(1.0, 1.01)).near is None     # not enough self-harm
+    itself = model.assess(text, look_near=(1.0, 0.0)).near
+    assert itself is not None and itself == pytest.approx(1.0, abs=1e-2)   # it is a row
+    model.save(tmp_path / "m")
+    loaded = TriageModel.load(tmp_path / "m")
+    assert np.array_equal(loaded.near_rows, model.near_rows)
+    assert loaded.assess(text, look_near=(1.0, 0.0)) == model.assess(text, look_near=(1.0, 0.0))
+    with np.load(tmp_path / "m" / "triage.npz") as arrays:   # a model saved before them
+        np.savez(tmp_path / "m" / "triage.npz",
+                 **{k: arrays[k] for k in arrays.files if k != "near_rows"})
+    older = TriageModel.load(tmp_path / "m")
+    assert older.near_rows.shape == (0, 256)
+    assert older.assess(text, look_near=(1.0, 0.0)).near == 0.0
+
+
 def test_load_refuses_files_that_do_not_fit(tmp_path: Path) -> None:
     training.fit(SMALL).save(tmp_path)
     doc = json.loads((tmp_path / "triage.json").read_text())

@@ -28,6 +28,7 @@ class Assessment:
     category_p: float = 1.0       # its probability
     cues: tuple[str, ...] = ()    # the phrases that pushed the score up most
     probs: Mapping[str, float] = field(default_factory=dict)   # every category's, if known
+    near: float | None = None     # cosine of the nearest urgent self-harm post, if looked
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,11 @@ class Thresholds:
     alert_categories: Mapping[Category, float] = field(default_factory=dict)
     alert_categories_from: float = 0.15   # (the review band's floor let in recovery
                                           # stories: "a year ago i was on that bridge")
+    # A post below the review band whose embedding comes this close (cosine) to one of the
+    # corpus's urgent self-harm posts goes to review (None: never looked); the model looks
+    # only when its category head gives the post at least review_near_from of self-harm.
+    review_near: float | None = None
+    review_near_from: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -218,8 +224,11 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
     kind_at = rules.thresholds.review_categories
     kind = None if model is None or not kind_at else _filed_under(model, kind_at)
     kind_review = kind is not None
+    near_at = rules.thresholds.review_near
+    near = (model.near if model is not None and model.near is not None and near_at is not None
+            and model.near >= near_at else None)
     if (model is not None and model.score < review_at and not floors and not kind_review
-            and ctx.follows is None):
+            and near is None and ctx.follows is None):
         # Recorded, not queued: nothing for rules to explain or cap (and most posts end
         # here, so they cost no rule scan).
         return Triage(Category(model.category), Priority.P4,
@@ -227,7 +236,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
                       score=round(model.score, 4), lang=ctx.lang,
                       concern=round(model.score, 4))
     band = (Band.REVIEW if model is None else Band.ALERT if model.score >= alert_at
-            else Band.REVIEW if model.score >= review_at or kind_review else Band.RECORD)
+            else Band.REVIEW if model.score >= review_at or kind_review or near is not None
+            else Band.RECORD)
     alert_kind = None
     if (band is Band.REVIEW and model is not None and model.score >= review_at
             and model.score >= rules.thresholds.alert_categories_from):
@@ -246,6 +256,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
         for filed in (kind if model.score < review_at else None, alert_kind):
             if filed is not None:
                 cues.append(f"kind:{filed[0]} {filed[1]:.2f}")
+        if near is not None:
+            cues.append(f"near:self_harm {near:.2f}")
     priority = band.priority
     if band is Band.ALERT:
         # Someone needs help now: P1, unless the category is one the force ranks P2 (a
@@ -273,7 +285,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
     concern = None
     if model is not None:
         kinds = [k[1] for k in (kind, alert_kind) if k is not None]
-        concern = round(max([model.score, *kinds, 1.0 if ctx.follows is not None else 0.0]), 4)
+        concern = round(max([model.score, *kinds, near or 0.0,
+                             1.0 if ctx.follows is not None else 0.0]), 4)
     return Triage(category, priority, tuple(dict.fromkeys(cues)),
                   score=None if model is None else round(model.score, 4), lang=ctx.lang,
                   concern=concern)

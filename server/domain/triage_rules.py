@@ -43,6 +43,14 @@ def _threshold(raw: Any, name: str) -> float | None:
     return float(raw)
 
 
+def _near(raw: Any) -> float | None:
+    if raw is None or raw == "none":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw <= 1:
+        raise RulesError("bands.review_near: a cosine above 0, at most 1, or none")
+    return float(raw)
+
+
 def _category_probabilities(raw: Any, name: str) -> dict[Category, float]:
     """bands.review_categories / bands.alert_categories: category -> probability."""
     if raw is None:
@@ -105,7 +113,10 @@ def compile_rules(data: Mapping[str, Any]) -> TriageRules:
                                 _category_probabilities(bands.get("alert_categories"),
                                                         "alert_categories"),
                                 _threshold(bands.get("alert_categories_from", 0.15),
-                                           "alert_categories_from") or 0.0)
+                                           "alert_categories_from") or 0.0,
+                                _near(bands.get("review_near")),
+                                _threshold(bands.get("review_near_from", 0.03),
+                                           "review_near_from") or 0.0)
         rules = TriageRules(
             chatter=tuple(_compile(p, f"chatter[{i}]")
                           for i, p in enumerate(data.get("chatter", []))),

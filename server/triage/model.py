@@ -29,6 +29,8 @@ from .features import (
     Ints,
     NgramSpace,
 )
+from .neighbours import CATEGORY as NEAR_CATEGORY
+from .neighbours import nearest, unit_rows
 from .rows import WordRows
 from .text import for_model, words
 
@@ -67,6 +69,8 @@ class TriageModel:
         self.cat_coef: Floats = np.zeros((0, 0), np.float32)
         self.cat_intercept: Floats = np.zeros(0, np.float32)
         self.meta: dict[str, Any] = {}
+        # Unit embeddings of the urgent self-harm training posts (neighbours.py).
+        self.near_rows: Floats = np.zeros((0, EMBED_DIM), np.float32)
         self._words: WordRows | None = None
         self._cue_texts: dict[int, str] = {}
         self._weights: Floats | None = None
@@ -96,10 +100,12 @@ class TriageModel:
 
     # -- training ---------------------------------------------------------------------
     def fit(self, texts: Sequence[str], urgent: Sequence[bool], categories: Sequence[str],
-            category_only: tuple[Sequence[str], Sequence[str]] = ((), ())) -> TriageModel:
+            category_only: tuple[Sequence[str], Sequence[str]] = ((), ()),
+            near: Sequence[str] = ()) -> TriageModel:
         """Learn vocabularies and both heads from labelled posts (deterministic).
         `category_only`: (texts, categories) the category head learns from as well; the
-        vocabularies and the urgency head are exactly what they are without them."""
+        vocabularies and the urgency head are exactly what they are without them. `near`:
+        the urgent self-harm posts whose embeddings are kept (neighbours.py)."""
         from scipy import sparse
         from sklearn.linear_model import LogisticRegression
         from threadpoolctl import threadpool_limits
@@ -119,6 +125,8 @@ class TriageModel:
         self.categories = [str(c) for c in cat.classes_]
         self.cat_coef = cat.coef_.astype(np.float32)
         self.cat_intercept = cat.intercept_.astype(np.float32)
+        # Kept at the precision they are saved in, so a loaded model looks the same.
+        self.near_rows = unit_rows(self.features, near).astype(np.float16).astype(np.float32)
         self._words = None
         self._cue_texts = {}
         self._weights = None
@@ -169,10 +177,13 @@ class TriageModel:
         rows.filled = count
 
     def assess(self, text: str, top_cues: int = 3, cues_from: float = 0.0,
-               tokens: Sequence[str] | None = None) -> Assessment:
+               tokens: Sequence[str] | None = None,
+               look_near: tuple[float, float] | None = None) -> Assessment:
         """Score one post with plain numpy. Cues are worked out only for a score of at
         least `cues_from` (nobody reads the others'). `tokens`: words(for_model(text)), if
-        the caller has them already."""
+        the caller has them already. `look_near` (score, p): for a post scoring below that
+        score that the category head gives at least p of self-harm, the cosine of the
+        nearest urgent self-harm training post (`near`; neighbours.py)."""
         table, bias = self._table()
         tokens = words(for_model(text)) if tokens is None else tokens
         known = self.word_rows()
@@ -180,6 +191,7 @@ class TriageModel:
         wi, wv = known.word_block(tokens, rows)
         cols, vals = wi, wv
         logits = bias
+        head, norm = None, 0.0
         if rows:
             grams = np.concatenate([known.chars[r] for r in rows])
             if grams.size:   # the char block, then one gather for both sparse blocks
@@ -206,9 +218,13 @@ class TriageModel:
         cues = (self._cues(wi, weights[:len(wi), 0] * wv, top_cues) if score >= cues_from
                 else ())
         values = probs.tolist()
+        by_category = dict(zip(self.categories, values, strict=True))
+        near = None
+        if (look_near is not None and head is not None and score < look_near[0]
+                and by_category.get(NEAR_CATEGORY, 0.0) >= look_near[1]):
+            near = nearest(self.near_rows, head, norm)
         return Assessment(score=score, category=self.categories[best],
-                          category_p=values[best], cues=cues,
-                          probs=dict(zip(self.categories, values, strict=True)))
+                          category_p=values[best], cues=cues, probs=by_category, near=near)
 
     def _cues(self, idx: Ints, contribution: Floats, top: int) -> tuple[str, ...]:
         """The word n-grams that pushed the score up most (those _cue_text allows)."""
@@ -239,7 +255,9 @@ class TriageModel:
             intercept=np.array([self.intercept], np.float64),
             # Column-major, as scikit-learn fits it: the same bytes whether or not the
             # head is now a view of the table (_table).
-            cat_coef=np.asfortranarray(self.cat_coef), cat_intercept=self.cat_intercept)
+            cat_coef=np.asfortranarray(self.cat_coef), cat_intercept=self.cat_intercept,
+            # float16: half the size, and a cosine needs no more
+            near_rows=self.near_rows.astype(np.float16))
         doc = {"format": FORMAT, "hyper": vars(self.hyper), "categories": self.categories,
                "word_vocab": self.features.word.terms,
                "char_vocab": self.features.char.terms, "meta": self.meta}
@@ -262,6 +280,8 @@ class TriageModel:
             model = cls(hyper, featurizer)
             model.coef, model.intercept = arrays["coef"], float(arrays["intercept"][0])
             model.cat_coef, model.cat_intercept = arrays["cat_coef"], arrays["cat_intercept"]
+            if "near_rows" in arrays.files:   # models saved before session 10 have none
+                model.near_rows = np.ascontiguousarray(arrays["near_rows"], np.float32)
         model.categories = list(doc["categories"])
         model.meta = doc.get("meta", {})
         if model.coef.shape[0] != model._widths()[2] or (

@@ -15,6 +15,7 @@ import numpy as np
 
 from .corpus import Example
 from .model import Hyper, TriageModel
+from .neighbours import CATEGORY as NEAR_CATEGORY
 
 # The review band must catch this share of urgent posts (nothing urgent left at P4) ...
 REVIEW_RECALL = 0.997
@@ -43,7 +44,9 @@ def fit(examples: Sequence[Example], hyper: Hyper | None = None) -> TriageModel:
     return TriageModel(hyper).fit([e.text for e in both], [e.urgent for e in both],
                                   [e.category for e in both],
                                   category_only=([e.text for e in kind],
-                                                 [e.category for e in kind]))
+                                                 [e.category for e in kind]),
+                                  near=[e.text for e in exs
+                                        if e.urgent and e.category == NEAR_CATEGORY])
 
 
 def out_of_fold(examples: Sequence[Example], k: int = 5,

@@ -58,6 +58,9 @@ class Triager:
         rarest = float(space.idf.max()) if len(space) else 0.0
         self._english = frozenset(t for t, i in space.index.items()
                                   if " " not in t and rarest - space.idf[i] >= math.log(COMMON))
+        near = rules.thresholds
+        self._look_near = (None if near.review_near is None
+                           else (self.review_at, near.review_near_from))
         self._bare: dict[str, PostContext] = {}
 
     def warm(self) -> None:
@@ -92,7 +95,8 @@ class Triager:
             ctx = self._bare.get(lang) or self._bare.setdefault(lang, PostContext(lang=lang))
         elif ctx.lang != lang:
             ctx = replace(ctx, lang=lang)
-        assessment = (self.model.assess(text, cues_from=self.review_at, tokens=tokens)
+        assessment = (self.model.assess(text, cues_from=self.review_at, tokens=tokens,
+                                        look_near=self._look_near)
                       if lang in self.rules.languages else None)
         return decide(text, assessment, ctx, self.rules, self.alert_at, self.review_at)
 
