@@ -6,7 +6,7 @@ the most painless way. asking for tonight") read as chatter word by word, yet th
 embedding lies close to goodbyes the corpus holds. The model keeps the unit embeddings of
 its urgent self-harm training posts (~1,900 rows, 2 MB), and triage asks for the nearest
 one's cosine only for a post below the review band that the category head gives some
-self-harm probability (one post in twenty of those): the rest cost nothing.
+self-harm probability (about one in sixteen of those): the rest cost nothing.
 """
 
 from __future__ import annotations
