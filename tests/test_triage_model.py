@@ -123,12 +123,13 @@ def test_held_out_split_keeps_the_figures_the_readme_quotes() -> None:
     s = summary(judge(triager, [e for e in HELD if e.lang == "en"]))
     assert s["urgent_p1"] >= 0.85, s["urgent_p1"]
     assert s["calm_alert"] <= 0.10, s["calm_alert"]
-    assert s["urgent_p4"] <= 0.005 * s["urgent"], s["urgent_p4"]
+    assert s["urgent_p4"] <= 1, s["urgent_p4"]   # "that's me", a quiet goodbye (README)
 
 
 def test_blind_sets_keep_the_issues_bars() -> None:
     """Posts written by sessions that never saw the corpus (corpus/blind/, never trained
-    on): the figures the README quotes, as a regression guard."""
+    on): the figures the README quotes, as a regression guard (none at P4 since
+    `review_near`)."""
     triager = Triager(load_model(), load_triage_rules(None))
     assert not set(corpus.corpus_files(CORPUS)) & set((CORPUS / "blind").glob("*.jsonl"))
     for path in sorted((CORPUS / "blind").glob("*.jsonl")):
@@ -136,7 +137,7 @@ def test_blind_sets_keep_the_issues_bars() -> None:
         assert s["urgent"] >= 200 and s["calm"] >= 200, path
         assert s["urgent_p1"] >= 0.85, (path, s["urgent_p1"])
         assert s["calm_alert"] <= 0.10, (path, s["calm_alert"])
-        assert s["urgent_p4"] <= 1, (path, s["urgent_p4"])
+        assert s["urgent_p4"] == 0, (path, s["urgent_p4"])
 
 
 def test_language_route_on_the_corpus() -> None:
