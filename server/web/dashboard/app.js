@@ -408,7 +408,10 @@ function showDetail(d) {
   }
   const reports = $("#detail-reports"); reports.replaceChildren();
   for (const r of d.reports) {
-    const li = item(reports, `${r.author || r.source}: ${r.text || "(removed)"} [${r.priority}, score ${r.score ?? "n/a"}]`, r.url);
+    // The cues say why triage put it where it is (the words that raised the score, a rule,
+    // `kind:self_harm 0.41`, `near:self_harm 0.68`, `context:follows self_harm`...).
+    const why = (r.cues || []).length ? `; why: ${r.cues.join(", ")}` : "";
+    const li = item(reports, `${r.author || r.source}: ${r.text || "(removed)"} [${r.priority}, score ${r.score ?? "n/a"}${why}]`, r.url);
     button(li, "Reply", () => reply(inc.id, r.id));
   }
   const replies = $("#detail-replies"); replies.replaceChildren();
