@@ -15,6 +15,7 @@ from server.domain.triage import (
     RulesError,
     TriageRules,
     decide,
+    normalise,
 )
 from server.domain.triage_rules import compile_rules
 from server.rules import load_triage_rules
@@ -273,6 +274,26 @@ def test_a_post_near_an_urgent_self_harm_post_goes_to_review() -> None:
     assert shipped.priority is Priority.P3 and any(c.startswith("near:self_harm")
                                                   for c in shipped.cues), shipped
     assert TRIAGER.triage("so tired i could sleep for a week").priority is Priority.P4
+
+
+def test_the_shipped_safety_net_queues_phrases_of_a_person_at_risk() -> None:
+    """The shipped `raise` rule: a goodbye with a time, a final post, a method-seeking
+    question reaches a person whatever its score, first in the review queue; the same
+    words in everyday use do not."""
+    for text in ["cleared my desk, paid everyone back. tonight i end it",
+                 "wont be around for the barbecue sunday. look after mum",
+                 "whats the least painless way. need it before morning",
+                 "here's my last post. thanks for the laughs"]:
+        verdict = TRIAGER.triage(text)
+        assert verdict.priority.higher_than(Priority.P4), (text, verdict)
+    quiet = decide("wont be around for the match saturday", Assessment(0.01, "other", 0.9),
+                   PostContext(lang="en"), RULES, 0.5, 0.035)
+    assert quiet.priority is Priority.P3 and quiet.category is Category.SELF_HARM
+    assert any(c.startswith("raise:") for c in quiet.cues) and quiet.concern == 1.0
+    for text in ["my last tweet was about cats lol",
+                 "most painless way to take a plaster off a hairy arm",
+                 "how many would it take to fill the albert hall with jelly"]:
+        assert not RULES.floors[0].pattern.search(normalise(text)), text
 
 
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:

@@ -285,8 +285,9 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
     concern = None
     if model is not None:
         kinds = [k[1] for k in (kind, alert_kind) if k is not None]
-        concern = round(max([model.score, *kinds, near or 0.0,
-                             1.0 if ctx.follows is not None else 0.0]), 4)
+        # A person must see it: an author followed up, or a force's rule (`raise`) matched.
+        must = ctx.follows is not None or bool(floors)
+        concern = round(max([model.score, *kinds, near or 0.0, 1.0 if must else 0.0]), 4)
     return Triage(category, priority, tuple(dict.fromkeys(cues)),
                   score=None if model is None else round(model.score, 4), lang=ctx.lang,
                   concern=concern)
