@@ -158,9 +158,11 @@ async def test_the_review_queue_puts_the_likeliest_cry_for_help_on_top(
     await expect(rows.nth(1)).to_contain_text("police tape")      # newer, a lower score
     await expect(rows.first.get_by_role("cell").first).to_have_text(
         re.compile(r"^P3 · 0\.\d\d$"))
+    await shot(page, "dashboard-review-queue")
     await rows.first.click()   # the operator sees why triage queued it
     await expect(page.get_by_text(re.compile(r"burning plastic \[P3, score 0\.\d+; why: model:"))
                  ).to_be_visible()
+    await shot(page, "dashboard-review-detail")
 
 
 async def test_keyboard_moves_through_the_queue_and_opens(make_api: ApiFactory,
