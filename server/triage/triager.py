@@ -17,10 +17,11 @@ from .text import for_model, words
 
 SHIPPED_MODEL = Path(__file__).parent / "weights"
 # The language check counts a word as English only if it is at least this many times as
-# common in the corpus as its rarest words (about 10 posts): mixed-language posts (a
-# Spanglish rescue request) put a few common Spanish or Tagalog words in the vocabulary,
-# and a Spanish post must not pass as English on them.
-COMMON = 4.0
+# common in the corpus as its rarest words (about 40 posts; 977 words): mixed-language
+# posts (a Spanglish rescue request) put common Spanish or Tagalog words in the vocabulary
+# ("ayuda", "calle"), and a Spanish post must not pass as English on them. (At 4, half of
+# a plain Spanish cry for help counted as English once half the words were enough.)
+COMMON = 16.0
 # The words whose rows Triager.fill makes ahead: the commonest half of the shipped model's
 # 11,900 single words, nine in ten words of a post, for ~7 MB (all of them: 95%, 14 MB,
 # and no measurable gain).
