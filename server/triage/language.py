@@ -26,7 +26,7 @@ MOSTLY_KNOWN = 0.6    # ... and with fewer of the words known than this, it is n
 UNSURE = "und"        # ISO 639's "undetermined"
 # (Measured on lingua-py's test sentences, 300 in each of 74 other languages: with 0.8 and
 # "English unless the identifier is confident", 22% of them were read as English, among them
-# nearly all Croatian, Bosnian, Malay and Indonesian; now 1.6%. README, Triage.)
+# nearly all Croatian, Bosnian, Malay and Indonesian; now 0.9%: `python -m bench.languages`.)
 
 Ranked = Sequence[tuple[str, float]]   # an identifier's languages, likeliest first
 _OTHER_SCRIPT = re.compile("[^\u0000-\u024f]+")   # beyond Latin and its extensions
