@@ -24,7 +24,9 @@ async def test_priority_rise_restarts_the_policy(make_api: ApiFactory, settings:
     p2 = [{"radius_m": 2000, "officers": 1, "ack_timeout_s": 60}]
     # P1 only from an urgency phrase here (not from a high score), so the first post is P2.
     rules = tmp_path / "rules.yaml"
-    rules.write_text(DEFAULT_TRIAGE_RULES.read_text().replace("p1: 0.85", "p1: 1.0"))
+    shipped = DEFAULT_TRIAGE_RULES.read_text()
+    assert "\n  p1: 0.7\n" in shipped
+    rules.write_text(shipped.replace("\n  p1: 0.7\n", "\n  p1: 1.0\n"))
     api = await make_api(settings=replace(settings, policy_file=policy_file(tmp_path, p1, p2),
                                           triage_rules_file=rules))
     await neighbourhood(api)

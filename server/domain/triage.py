@@ -77,7 +77,7 @@ class Thresholds:
 
     alert: float | None = None
     review: float | None = None
-    p1: float = 0.85
+    p1: float = 0.7
     # A post the model files under one of these categories, at least this surely, goes to
     # review however low its score: quiet goodbyes read as self-harm to the category head
     # more surely than they read as urgent to the urgency head.

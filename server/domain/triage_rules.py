@@ -107,7 +107,7 @@ def compile_rules(data: Mapping[str, Any]) -> TriageRules:
         bands = data.get("bands") or {}
         thresholds = Thresholds(_threshold(bands.get("alert"), "alert"),
                                 _threshold(bands.get("review"), "review"),
-                                _threshold(bands.get("p1", 0.85), "p1") or 0.85,
+                                _threshold(bands.get("p1", 0.7), "p1") or 0.7,
                                 _category_probabilities(bands.get("review_categories"),
                                                         "review_categories"),
                                 _category_probabilities(bands.get("alert_categories"),

@@ -18,11 +18,12 @@ from ..domain.triage import normalise
 
 # One post in HOLDOUT_EVERY is held out: training never reads it.
 HOLDOUT_EVERY = 5
-KINDS_URGENT = frozenset({"first_hand", "second_hand", "silent", "rescue", "with_address"})
+KINDS_URGENT = frozenset({"first_hand", "second_hand", "silent", "rescue", "with_address",
+                          "indirect"})
 KINDS_CALM = frozenset({
     "news", "distant", "past", "fiction", "metaphor", "joke", "advert", "lost_pet",
     "service_question", "non_urgent_report", "chatter", "awareness", "hypothetical",
-    "resolved", "offtopic", "ontopic", "disaster_news", "feedback"})
+    "resolved", "offtopic", "ontopic", "disaster_news", "feedback", "lyrics"})
 CATEGORIES = frozenset(c.value for c in Category)
 
 
