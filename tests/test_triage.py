@@ -308,6 +308,14 @@ def test_a_post_near_an_urgent_self_harm_post_goes_to_review() -> None:
     assert TRIAGER.triage("so tired i could sleep for a week").priority is Priority.P4
 
 
+def test_a_song_lyric_goes_to_review_not_to_officers() -> None:
+    for text in ["I'm on fire 🔥🎶", "Smoke on the water 🎸"]:
+        verdict = TRIAGER.triage(text)
+        assert verdict.priority is Priority.P3, verdict
+        assert any(c.startswith("downgrade:") for c in verdict.cues), verdict
+    assert TRIAGER.triage("I'm on fire").priority is Priority.P1   # the words alone alert
+
+
 def test_the_shipped_safety_net_queues_phrases_of_a_person_at_risk() -> None:
     """The shipped `raise` rule: a goodbye with a time, a final post, a method-seeking
     question reaches a person whatever its score, first in the review queue; the same
