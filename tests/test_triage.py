@@ -123,10 +123,20 @@ def test_urgency_phrase_makes_an_alerting_p2_category_p1() -> None:
     assert urgent.priority is Priority.P1 and "urgency:please help" in urgent.cues
 
 
-def test_most_urgent_rule_names_the_category() -> None:
-    verdict = TRIAGER.triage("car crash and the driver is not breathing")
-    assert (verdict.category, verdict.priority) == (Category.MEDICAL, Priority.P1)
-    assert {"traffic:crash", "medical:not breathing"} <= set(verdict.cues)
+def test_a_confident_model_names_the_category_else_the_most_urgent_rule() -> None:
+    text = "car crash and the driver is not breathing"
+    ctx = PostContext(lang="en")
+
+    def category(model: Assessment) -> Category:
+        verdict = decide(text, model, ctx, RULES, 0.5, 0.035)
+        assert {"traffic:crash", "medical:not breathing"} <= set(verdict.cues)
+        return verdict.category
+
+    assert category(Assessment(0.9, "traffic", 0.8)) is Category.TRAFFIC
+    assert category(Assessment(0.9, "traffic", 0.4)) is Category.MEDICAL   # unsure: P1 rule
+    assert category(Assessment(0.9, "other", 0.9)) is Category.MEDICAL   # "other" says little
+    shipped = TRIAGER.triage(text)
+    assert (shipped.category, shipped.priority) == (Category.TRAFFIC, Priority.P1), shipped
 
 
 def test_a_language_the_model_does_not_read_goes_to_review_never_p4() -> None:
