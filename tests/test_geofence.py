@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import shapely
 
 from server.adapters.sqlite.store import SqliteStore
@@ -39,6 +40,18 @@ def test_batch_lookup_agrees_with_single_lookups() -> None:
     lons = [rng.uniform(-0.5, 2.5) for _ in range(2000)]
     singles = [index.locate(a, o) for a, o in zip(lats, lons, strict=True)]
     assert index.locate_many(lats, lons) == singles
+
+
+def test_how_far_a_point_or_a_place_is_from_the_neighbourhoods() -> None:
+    index = small_index()   # its neighbourhoods span lon 0..2, lat 0..1
+    assert index.distance_km(0.5, 1.0) == 0.0
+    assert index.distance_km(0.0, 3.0) == pytest.approx(111.2)
+    assert index.box_distance_km(-10, -10, 10, 10) == 0.0       # a country around them
+    assert index.box_distance_km(3, 0, 4, 1) == pytest.approx(111.2)    # a city east
+    assert index.box_distance_km(0, 2, 1, 3) == pytest.approx(111.2)    # and one north
+    # Across the antimeridian (west > east): the short way round, 177 degrees.
+    assert index.box_distance_km(179, 0, -179, 1) == pytest.approx(177 * 111.2)
+    assert GeofenceIndex([]).box_distance_km(0, 0, 1, 1) is None
 
 
 def test_empty_index() -> None:

@@ -198,7 +198,8 @@ def test_x_backoff_schedule() -> None:
 def test_tweet_context_and_place() -> None:
     msg = tweet(5, "RT help", rule="r", retweet=True)
     small = {"id": "p1", "geo": {"bbox": [-0.1270, 51.5040, -0.1260, 51.5050]}}
-    city = {"id": "p2", "geo": {"bbox": [-0.51, 51.28, 0.33, 51.69]}}
+    city = {"id": "p2", "full_name": "London, England",
+            "geo": {"bbox": [-0.51, 51.28, 0.33, 51.69]}}
     msg["data"]["geo"] = {"place_id": "p1"}
     post = to_post("x", msg["data"], {**msg["includes"], "places": [small, city]})
     assert post is not None and post.context == {"repost": True}
@@ -206,3 +207,8 @@ def test_tweet_context_and_place() -> None:
     msg["data"]["geo"] = {"place_id": "p2"}     # a whole city says nothing about where
     post = to_post("x", msg["data"], {**msg["includes"], "places": [small, city]})
     assert post is not None and post.lat is None
+    # ... but its name may name a neighbourhood, and its box may be far from all of them.
+    assert post.place == "London, England" and post.place_bbox == (-0.51, 51.28, 0.33, 51.69)
+    body = post.body()
+    assert body["place"] == "London, England" and "location" not in body
+    assert body["place_bbox"] == {"west": -0.51, "south": 51.28, "east": 0.33, "north": 51.69}

@@ -112,6 +112,34 @@ async def test_far_away_and_old_posts_go_to_a_person_not_to_officers(api: Api) -
     assert r.body["priority"] == "P3" and "context:stale" in r.body["cues"]
 
 
+async def test_a_post_tagged_with_a_far_place_goes_to_a_person_not_to_officers(
+        api: Api) -> None:
+    """An X post's place is often a whole city: too big to be its location, but if all of
+    it is far from every neighbourhood, so is the post."""
+    await neighbourhood(api)   # in Westminster
+    beirut = {"west": 35.46, "south": 33.85, "east": 35.56, "north": 33.92}
+    r = await api.post("/v1/reports", {**post(KNIFE, "b1"), "place": "Beirut, Lebanon",
+                                       "place_bbox": beirut}, role="ingest")
+    assert r.status == 201 and r.body["priority"] == "P3", r.body
+    assert "context:far_away" in r.body["cues"]
+    london = {"west": -0.51, "south": 51.28, "east": 0.33, "north": 51.69}
+    r = await api.post("/v1/reports", {**post(KNIFE, "b2"), "place": "London, England",
+                                       "place_bbox": london}, role="ingest")
+    assert r.body["priority"] == "P1" and "context:far_away" not in r.body["cues"], r.body
+    fiji = {"west": 177.0, "south": -19.2, "east": -179.8, "north": -16.0}   # over 180
+    r = await api.post("/v1/reports", {**post(KNIFE, "b3"), "place_bbox": fiji},
+                       role="ingest")
+    assert "context:far_away" in r.body["cues"]
+    upside_down = {**beirut, "south": 34.0}
+    r = await api.post("/v1/reports", {**post(KNIFE, "b4"), "place_bbox": upside_down},
+                       role="ingest")
+    assert r.status == 422 and r.body["errors"] == [
+        {"field": "place_bbox", "message": "south is north of north"}], r.body
+    r = await api.post("/v1/reports", {**post(KNIFE, "b5"), "place_bbox": {"west": 1}},
+                       role="ingest")
+    assert r.status == 422 and "place_bbox" in json.dumps(r.body["errors"])
+
+
 async def test_unknown_context_fields_are_refused(api: Api) -> None:
     body = {**post(KNIFE, "u1"), "context": {"retweets": 5}}
     r = await api.post("/v1/reports", body, role="ingest")

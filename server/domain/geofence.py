@@ -71,12 +71,23 @@ class GeofenceIndex:
     def distance_km(self, lat: float, lon: float) -> float | None:
         """Roughly how far (lat, lon) is from the box around every neighbourhood (0 inside
         it), or None with no neighbourhoods: enough to tell "across town" from "abroad"."""
+        return self.box_distance_km(lon, lat, lon, lat)
+
+    def box_distance_km(self, west: float, south: float, east: float,
+                        north: float) -> float | None:
+        """The same for a place's bounding box (a city a network tags a post with): 0 if
+        it touches the box around the neighbourhoods, so a country that holds them is not
+        far. A box whose west is east of its east crosses the antimeridian."""
         if not self.ids:
             return None
-        west, south, east, north = self._bounds
-        dlat = max(south - lat, 0.0, lat - north)
-        dlon = max(west - lon, 0.0, lon - east)
-        dlon = min(dlon, 360.0 - dlon) * math.cos(math.radians(min(abs(lat), 89.0)))
+        w, s, e, n = self._bounds
+        dlat = max(s - north, 0.0, south - n)
+        spans = [(west, east)] if west <= east else [(west, 180.0), (-180.0, east)]
+        dlon = min(_lon_gap(a, b, w, e) for a, b in spans)
+        # Degrees of longitude shrink away from the equator: at the place's nearest latitude
+        # to it (a point's own).
+        low = 0.0 if south <= 0.0 <= north else min(abs(south), abs(north))
+        dlon *= math.cos(math.radians(min(low, 89.0)))
         return 111.2 * math.hypot(dlat, dlon)
 
     def inside_point(self, nid: str) -> tuple[float, float] | None:
@@ -162,3 +173,9 @@ def shapes_of(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[str, 
     # orjson: json.dumps took 50 ms of a restart for a city's 649 neighbourhoods (1 MB)
     shapes = shapely.from_geojson([orjson.dumps(g) for _, g in entries])
     return [(nid, shape) for (nid, _), shape in zip(entries, shapes, strict=True)]
+
+
+def _lon_gap(a: float, b: float, west: float, east: float) -> float:
+    """Degrees of longitude between the spans [a, b] and [west, east], the short way."""
+    gap = max(west - b, 0.0, a - east)
+    return min(gap, 360.0 - gap) if gap > 0 else 0.0

@@ -121,6 +121,12 @@ class GeofenceService:
         """How far the point is from the neighbourhoods (see GeofenceIndex.distance_km)."""
         return None if self.index is None else self.index.distance_km(lat, lon)
 
+    def box_distance_km(self, west: float, south: float, east: float,
+                        north: float) -> float | None:
+        """How far a place's bounding box is from the neighbourhoods (0 if it touches)."""
+        return None if self.index is None else self.index.box_distance_km(
+            west, south, east, north)
+
     def centroid(self, nid: str | None) -> tuple[float, float] | None:
         """A point inside the neighbourhood, or None."""
         return None if self.index is None or nid is None else self.index.inside_point(nid)

@@ -19,7 +19,8 @@ from ..ports import RedactionStore
 from .geofence import GeofenceService
 from .reports import ReportService
 
-LIMITS = {"text": 10_000, "external_id": 256, "author": 256, "url": 2048, "lang": 16}
+LIMITS = {"text": 10_000, "external_id": 256, "author": 256, "url": 2048, "lang": 16,
+          "place": 500}
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,23 @@ class InboundPost:
     mentions: tuple[str, ...] = ()    # accounts the post mentions (handles or ids)
     tags: tuple[str, ...] = ()        # hashtags, without '#'
     context: dict[str, Any] = field(default_factory=dict)
+    place: str | None = None          # a place the network tagged the post with
+    place_bbox: tuple[float, float, float, float] | None = None   # its west, south, east, north
 
     def body(self) -> dict[str, Any]:
         """The ingest body the API would have received for this post."""
         body: dict[str, Any] = {
             "source": self.source, "external_id": self.external_id[:LIMITS["external_id"]],
             "text": self.text[:LIMITS["text"]], "posted_at": self.posted_at.isoformat()}
-        for name in ("author", "url", "lang"):
+        for name in ("author", "url", "lang", "place"):
             value = getattr(self, name)
             if value:
                 body[name] = value[:LIMITS[name]]
         if self.lat is not None and self.lon is not None:
             body["location"] = {"lat": self.lat, "lon": self.lon}
+        if self.place_bbox is not None:
+            body["place_bbox"] = dict(zip(("west", "south", "east", "north"), self.place_bbox,
+                                          strict=True))
         if self.context:
             body["context"] = self.context
         return body

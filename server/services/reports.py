@@ -132,9 +132,14 @@ class ReportService:
         """What the connector told us besides the text, how far away the post is, and the
         author's recent concern."""
         ctx = body.get("context") or {}
-        loc = body.get("location")
-        far = (self._geofence.distance_km(loc["lat"], loc["lon"])
-               if loc is not None and nid is None else None)
+        loc, box = body.get("location"), body.get("place_bbox")
+        far = None
+        if nid is None and loc is not None:
+            far = self._geofence.distance_km(loc["lat"], loc["lon"])
+        elif nid is None and box is not None:
+            # Only a place (a city, a country) known: it is far if all of it is.
+            far = self._geofence.box_distance_km(box["west"], box["south"], box["east"],
+                                                 box["north"])
         return PostContext(
             lang=body.get("lang"), repost=bool(ctx.get("repost")),
             quote=bool(ctx.get("quote")), reply=bool(ctx.get("reply_to")),
@@ -149,6 +154,10 @@ class ReportService:
             raise ValidationFailed("source is empty", errors=[FieldError(
                 "source", "has no visible characters")])
         posted = now if posted > now + MAX_FUTURE else posted
+        box = body.get("place_bbox")
+        if box is not None and box["south"] > box["north"]:
+            raise ValidationFailed("place_bbox is upside down", errors=[FieldError(
+                "place_bbox", "south is north of north")])
         nid, how, place = self._locate(body, placed)
         source, author = normalise_source(body["source"]), body.get("author")
         follows = self.follow_ups.concern((source, author), posted) if author else None

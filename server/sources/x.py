@@ -36,6 +36,7 @@ SAVE_EVERY_S = 1.0
 MAX_PAGES = 100        # catch-up beyond this (10,000 posts a rule) is recorded as a gap
 MAX_WAIT_S = 900.0     # never sleep longer than this for a rate-limit reset
 SMALL_PLACE_DEG = 0.01  # a place this small (about 1 km) is taken as the post's location
+Box = tuple[float, float, float, float]   # west, south, east, north
 TWEET_FIELDS = "created_at,lang,geo,author_id,entities,referenced_tweets"
 PARAMS = {"tweet.fields": TWEET_FIELDS, "expansions": "author_id,geo.place_id",
           "user.fields": "username", "place.fields": "geo,full_name"}
@@ -101,19 +102,26 @@ def _newer(a: str, b: str | None) -> bool:
     return b is None or (len(a), a) > (len(b), b)
 
 
-def _location(tweet: Mapping[str, Any], places: Mapping[str, Any]) -> tuple[float, float] | None:
+def _location(tweet: Mapping[str, Any], places: Mapping[str, Any],
+              ) -> tuple[tuple[float, float] | None, str | None, Box | None]:
+    """The tweet's coordinates if it has them (or a place small enough to stand for them),
+    its place's name, and the place's box when that is too big to be a location (a city):
+    far from every neighbourhood, it caps the post at review."""
     geo = tweet.get("geo") or {}
     point = geo.get("coordinates") or {}
     coords = point.get("coordinates") if point.get("type") == "Point" else None
+    place = places.get(str(geo.get("place_id", ""))) or {}
+    name = str(place["full_name"]) if place.get("full_name") else None
     if isinstance(coords, list) and len(coords) == 2:
-        return float(coords[1]), float(coords[0])
-    place = places.get(str(geo.get("place_id", "")))
-    bbox = ((place or {}).get("geo") or {}).get("bbox")
+        return (float(coords[1]), float(coords[0])), name, None
+    bbox = (place.get("geo") or {}).get("bbox")
     if isinstance(bbox, list) and len(bbox) == 4:
         w, s, e, n = (float(v) for v in bbox)
-        if e - w <= SMALL_PLACE_DEG and n - s <= SMALL_PLACE_DEG:
-            return (s + n) / 2, (w + e) / 2
-    return None
+        if 0 <= e - w <= SMALL_PLACE_DEG and n - s <= SMALL_PLACE_DEG:
+            return ((s + n) / 2, (w + e) / 2), name, None
+        if -180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90:
+            return None, name, (w, s, e, n)
+    return None, name, None
 
 
 def to_post(source: str, tweet: Mapping[str, Any],
@@ -141,7 +149,7 @@ def to_post(source: str, tweet: Mapping[str, Any],
     if links:
         context["links"] = links[:10]
     username = (users.get(str(tweet.get("author_id"))) or {}).get("username")
-    where = _location(tweet, places)
+    where, place, box = _location(tweet, places)
     return InboundPost(
         source=source, external_id=str(tweet["id"]), text=tweet["text"], posted_at=posted,
         author=username, lang=tweet.get("lang") if tweet.get("lang") != "und" else None,
@@ -149,7 +157,7 @@ def to_post(source: str, tweet: Mapping[str, Any],
         lat=where[0] if where else None, lon=where[1] if where else None,
         mentions=tuple(str(m.get("username", "")) for m in entities.get("mentions") or ()),
         tags=tuple(str(h.get("tag", "")) for h in entities.get("hashtags") or ()),
-        context=context)
+        context=context, place=place, place_bbox=box)
 
 
 class XSource:
