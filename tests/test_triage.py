@@ -148,6 +148,12 @@ def test_a_language_the_model_does_not_read_goes_to_review_never_p4() -> None:
         assert verdict.score is None and verdict.concern is None and verdict.lang == lang
     tagged = TRIAGER.triage("he has a knife", PostContext(lang="en-GB"))
     assert tagged.lang == "en" and tagged.priority is Priority.P1
+    # A tag is trusted when it names a language the model does not read ...
+    assert TRIAGER.triage("he has a knife", PostContext(lang="pl")).lang == "pl"
+    # ... and checked when it says English: a client's setting, not the post's language.
+    mistagged = TRIAGER.triage("Pomocy! Ktoś włamuje się do mojego mieszkania, jestem sama",
+                               PostContext(lang="en"))
+    assert mistagged.lang == "pl" and mistagged.priority is Priority.P3, mistagged
 
 
 def test_an_identifier_that_says_english_about_another_script_is_overruled() -> None:

@@ -80,9 +80,13 @@ class Triager:
 
     def language(self, text: str, given: str | None,
                  tokens: Sequence[str] | None = None) -> str:
-        """The post's language: the connector's tag if any (en-GB -> en), else detected."""
-        if given:
-            return given.split("-")[0].split("_")[0].lower()
+        """The post's language: the connector's tag (en-GB -> en) if it names one the model
+        does not read, else detected. A tag naming one it reads is checked, not trusted:
+        Bluesky's and Mastodon's tags are the poster's app settings as often as the post's
+        language, and a Polish cry for help tagged "en" must not be scored as English."""
+        tag = given.split("-")[0].split("_")[0].lower() if given else None
+        if tag and tag not in self.rules.languages:
+            return tag
         return detect(text, self._english, self.rules.languages, tokens=tokens,
                       vocab=self.model.features.word.index)
 
