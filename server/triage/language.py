@@ -87,7 +87,8 @@ def load_identifier() -> None:
 
 
 def _identify(text: str) -> Ranked:
-    return [(str(lang), float(p)) for lang, p in _identifier().rank(text)]
+    ranked: Ranked = _identifier().rank(text)   # (code, probability) pairs, best first
+    return ranked
 
 
 @cache
