@@ -169,6 +169,7 @@ def test_cli_check_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["triage", "eval", str(labelled), "--model", str(out)]) == 0
     text = capsys.readouterr().out
     assert "recall by category" in text and "confusion" in text and "threshold curve" in text
+    assert "recall by kind" in text
     assert main(["triage", "eval", str(labelled), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["posts"] == len(mixed) and len(figures["curve"]) == 19
@@ -184,6 +185,7 @@ def test_cli_check_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[
     figures = json.loads(capsys.readouterr().out)
     assert (figures["urgent"], figures["calm"]) == (1, 1)
     assert "cardiac" in figures["recall_by_category"]
+    assert figures["recall_by_kind"]["elderly"] == {"n": 1, "alert": 1.0, "p1": 1.0, "p4": 0}
 
 
 def test_shipped_weights_are_package_data() -> None:

@@ -41,6 +41,9 @@ def summary(judged: Sequence[Judged]) -> dict[str, Any]:
     by_kind: dict[str, list[Judged]] = defaultdict(list)
     for j in calm:
         by_kind[j.example.kind or "-"].append(j)
+    urgent_kinds: dict[str, list[Judged]] = defaultdict(list)
+    for j in urgent:
+        urgent_kinds[j.example.kind or "-"].append(j)
     scored = [j for j in judged if j.verdict.score is not None]
     curve = []
     for t in CURVE:
@@ -63,6 +66,12 @@ def summary(judged: Sequence[Judged]) -> dict[str, Any]:
                                    "category_right": round(sum(
                                        j.verdict.category.value == c for j in js) / len(js), 4)}
                                for c, js in sorted(by_cat.items())},
+        # How each way of asking for help fares (silent reports, second-hand, implied).
+        "recall_by_kind": {k: {"n": len(js), "alert": round(_share(js, Priority.P1,
+                                                                   Priority.P2), 4),
+                               "p1": round(_share(js, Priority.P1), 4),
+                               "p4": sum(j.verdict.priority is Priority.P4 for j in js)}
+                           for k, js in sorted(urgent_kinds.items())},
         "false_alarms_by_kind": {k: {"n": len(js), "alert": round(_share(js, Priority.P1,
                                                                          Priority.P2), 4),
                                      "review": round(_share(js, Priority.P3), 4)}
@@ -86,6 +95,9 @@ def report(s: dict[str, Any]) -> str:
                   "recall by category      n   alert     P1  category right"]
         lines += [f"  {c:<18} {v['n']:>5} {v['alert']:>7.1%} {v['p1']:>6.1%} "
                   f"{v['category_right']:>8.1%}" for c, v in s["recall_by_category"].items()]
+        lines += ["", "recall by kind          n   alert     P1   at P4"]
+        lines += [f"  {k:<18} {v['n']:>5} {v['alert']:>7.1%} {v['p1']:>6.1%} {v['p4']:>7}"
+                  for k, v in s["recall_by_kind"].items()]
         lines.append("")
     if s["calm"]:
         lines += [f"calm -> alert {s['calm_alert']:.1%} (false alarms), review "
