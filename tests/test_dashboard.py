@@ -165,6 +165,23 @@ async def test_the_review_queue_puts_the_likeliest_cry_for_help_on_top(
     await shot(page, "dashboard-review-detail")
 
 
+async def test_a_post_the_model_cannot_read_says_in_what_language(
+        make_api: ApiFactory, browser: Browser) -> None:
+    api = await make_api()
+    await neighbourhood(api)
+    page = await signed_in(browser, api)
+    polish = await report(api, "Pomocy! Ktoś włamuje się do mojego mieszkania, jestem sama",
+                          "l1")
+    assert polish["priority"] == "P3" and polish["lang"] == "pl", polish
+    row = page.get_by_role("row", name=re.compile("^P3 "))
+    await expect(row.get_by_role("cell").first).to_have_text("P3 · not scored")
+    await row.click()
+    await expect(page.get_by_text(re.compile(
+        r"\[P3, not scored: in Polish, which the model does not read; why: lang:pl"))
+                 ).to_be_visible()
+    await shot(page, "dashboard-other-language")
+
+
 async def test_keyboard_moves_through_the_queue_and_opens(make_api: ApiFactory,
                                                           browser: Browser) -> None:
     api = await make_api()

@@ -175,6 +175,13 @@ function placeRows(body, trs) {
   }
 }
 
+function unread(lang) {
+  if (lang === "und") return "in a language triage could not tell";
+  let name = lang;
+  try { name = new Intl.DisplayNames(["en"], { type: "language" }).of(lang) || lang; } catch { /* an odd tag */ }
+  return `in ${name}, which the model does not read`;
+}
+
 function buildRow(inc) {
   const tr = document.createElement("tr");
   tr.dataset.id = inc.id; tr.tabIndex = 0;
@@ -411,7 +418,11 @@ function showDetail(d) {
     // The cues say why triage put it where it is (the words that raised the score, a rule,
     // `kind:self_harm 0.41`, `near:self_harm 0.68`, `context:follows self_harm`...).
     const why = (r.cues || []).length ? `; why: ${r.cues.join(", ")}` : "";
-    const li = item(reports, `${r.author || r.source}: ${r.text || "(removed)"} [${r.priority}, score ${r.score ?? "n/a"}${why}]`, r.url);
+    // A post the model could not read says in what language, so the operator knows whom
+    // to ask (an interpreter, a colleague) before reading it as nothing.
+    const score = r.score != null ? `score ${r.score}`
+      : r.lang ? `not scored: ${unread(r.lang)}` : "score n/a";
+    const li = item(reports, `${r.author || r.source}: ${r.text || "(removed)"} [${r.priority}, ${score}${why}]`, r.url);
     button(li, "Reply", () => reply(inc.id, r.id));
   }
   const replies = $("#detail-replies"); replies.replaceChildren();
