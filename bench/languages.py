@@ -69,9 +69,9 @@ def main() -> None:
         wrong = sum(read_as_english.values())
         worst = ", ".join(f"{k} {v}" for k, v in read_as_english.most_common(8) if v)
         print(f"{kind}: {wrong} of {total} in other languages read as English "
-              f"({100 * wrong / total:.1f}%; most: {worst}); English not read as English: "
-              f"{english_missed} of {english_total}; asked py3langid: "
-              f"{100 * asked[0] / (total + english_total):.0f}%")
+              f"({100 * wrong / max(total, 1):.1f}%; most: {worst or 'none'}); English not "
+              f"read as English: {english_missed} of {english_total}; asked py3langid: "
+              f"{100 * asked[0] / max(total + english_total, 1):.0f}%")
 
 
 if __name__ == "__main__":

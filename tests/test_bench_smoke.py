@@ -40,3 +40,22 @@ def test_the_benchmark_runs_on_a_tiny_size(bench: str, tmp_path: Path) -> None:
     assert FIGURES[bench] <= {r["name"] for r in results}
     if bench == "memory":
         assert any(r["name"].startswith("peak RSS") for r in results)
+
+
+def test_the_language_check_is_measured_on_lingua_style_test_data(tmp_path: Path) -> None:
+    """bench/languages.py reads lingua-py's language-testdata (here a two-language stand-in
+    laid out the same way): other-language lines read as English are counted, per kind."""
+    for kind, en, pl in [("sentences", "my neighbour is not breathing, please call someone",
+                          "Pomocy! Ktoś włamuje się do mojego mieszkania, jestem sama"),
+                         ("word-pairs", "heavy rain", "dobry wieczór")]:
+        folder = tmp_path / "language-testdata" / kind
+        folder.mkdir(parents=True)
+        (folder / "en.txt").write_text(en + "\n", encoding="utf-8")
+        (folder / "pl.txt").write_text(pl + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "bench.languages", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("sentences: 0 of 1 in other languages read as English"), lines
+    assert "English not read as English: 0 of 1" in lines[0]
+    assert lines[1].startswith("word-pairs: "), lines
