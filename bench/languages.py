@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 from server.rules import load_triage_rules
@@ -48,9 +49,9 @@ def main() -> None:
     asked = [0]
     identify = language._identify
 
-    def counting(text: str) -> language.Ranked:
+    def counting(text: str, reads: Collection[str] = ("en",)) -> language.Ranked:
         asked[0] += 1
-        return identify(text)
+        return identify(text, reads)
 
     language._identify = counting   # counted, not changed: the same answers
     for kind in KINDS:

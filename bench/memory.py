@@ -73,19 +73,32 @@ def run(officers: int, files: int = 4) -> list[Result]:
                          "/v1/neighbourhoods/locate?lat=51.5&lon=-0.12"):
                 with urllib.request.urlopen(urllib.request.Request(url + path, headers=hdr)):
                     pass
-            body = json.dumps({"source": "m", "external_id": "1", "text": "he has a knife",
-                               "posted_at": datetime.now(UTC).isoformat(),
-                               "location": {"lat": 51.5, "lon": -0.12}}).encode()
-            req = urllib.request.Request(url + "/v1/reports", data=body, headers={
-                "Authorization": f"Bearer {token(Role.INGEST)}",
-                "Content-Type": "application/json"})
-            with urllib.request.urlopen(req) as r:
-                dispatched = json.loads(r.read())
+            def post(external_id: str, text: str) -> dict[str, object]:
+                body = json.dumps({"source": "m", "external_id": external_id, "text": text,
+                                   "posted_at": datetime.now(UTC).isoformat(),
+                                   "location": {"lat": 51.5, "lon": -0.12}}).encode()
+                req = urllib.request.Request(url + "/v1/reports", data=body, headers={
+                    "Authorization": f"Bearer {token(Role.INGEST)}",
+                    "Content-Type": "application/json"})
+                with urllib.request.urlopen(req) as r:
+                    answer: dict[str, object] = json.loads(r.read())
+                    return answer
+
+            dispatched = post("1", "he has a knife")
             _until_warm(url)   # the warm-up's words made ahead are counted too
             rss = peak_rss_mb(proc.pid)
+            # A post the words cannot settle asks the language identifier, which loads
+            # then (py3langid: ~75 MB). A third of ordinary tweets ask it, so a server
+            # reading a real feed has it loaded within seconds.
+            other = post("2", "Pomocy, ktoś włamuje się do mieszkania obok, słyszę krzyki")
+            rss_identifier = peak_rss_mb(proc.pid)
+    note = (f"{officers:,} officers on duty, {files} boundary files; a P1 post dispatched "
+            f"over them ({dispatched['priority']})")
     r = Result("peak RSS, 4 boundary files + 10k officers", rss, "MB", 200.0, "goal",
-               higher_is_better=False, goal="< 200 MB",
-               note=f"{officers:,} officers on duty, {files} boundary files; a P1 post "
-                    f"dispatched over them ({dispatched['priority']})")
+               higher_is_better=False, goal="< 200 MB", note=note)
     r.met = rss < 200
-    return [r]
+    with_identifier = Result(
+        "peak RSS, the same after a post in Polish (language identifier loaded)",
+        rss_identifier, "MB", rss, "before it", higher_is_better=False,
+        note=f"{note}; the Polish post: {other['priority']}, lang {other['lang']}")
+    return [r, with_identifier]

@@ -47,7 +47,7 @@ def test_words_made_ahead_give_the_same_verdicts() -> None:
     assert not rarer or max(space.idf[space.index[w]] for w in commonest) <= min(rarer)
     triager = Triager(model, rules)
     steps = sum(1 for _ in triager.fill())
-    assert steps > FILL_WORDS // FILL_STEP   # small steps, posts let through between them
+    assert steps > len(commonest) // FILL_STEP   # small steps, posts let through between them
     filled = model.word_rows()
     assert set(filled.row) == set(commonest)
     assert [triager.triage(t) for t in POSTS] == cold
@@ -90,3 +90,19 @@ def test_the_embedding_is_wordllamas_own() -> None:
     for word, row in zip(sample, ours, strict=True):
         ids = theirs.tokenizer.encode(word, add_special_tokens=False).ids
         assert ids and np.array_equal(row, np.add.reduce(theirs.embedding[ids], axis=0))
+
+
+def test_a_word_is_tokenized_as_wordllamas_encode_does() -> None:
+    """Embedder asks the BPE model for a word's tokens directly (a third of the time of the
+    tokenizer's encode); the ids must be encode's, for every kind of word a post has."""
+    from server.triage.features import _wordllama
+
+    embedder = load_model().features.embedder
+    _, tokenizer = _wordllama()
+    seen = sorted({w for e in corpus.load(corpus.corpus_files(ROOT / "corpus"))
+                   for w in words(for_model(e.text))})
+    odd = ["▁", "<", "s", "unk", "naïve", "straße", "ładnie", "кошка", "東京", "🚒", "🏳️",
+           "x" * 300, "ǅ", "\u200d", "a\u0301"]
+    for word in [*seen[::7], *odd]:
+        assert embedder.token_ids(word) == tokenizer.encode(
+            word, add_special_tokens=False).ids, word

@@ -165,19 +165,24 @@ class Featurizer:
         self._cache.clear()
         return self
 
-    def word_weights(self, tokens: Sequence[str]) -> Floats:
+    def word_weights(self, tokens: Sequence[str],
+                     columns: Sequence[int] | None = None) -> Floats:
         """How much each word counts in the post's embedding: its idf, so that "i", "the"
         and "gonna" stop setting the direction of every post (a word the corpus never saw
-        counts as much as its rarest words)."""
+        counts as much as its rarest words). `columns`: the words' word-block columns (-1
+        for none), if the caller has them already."""
         if not self.idf_weighted or not len(self.word):
             return np.ones(len(tokens), np.float32)
-        get, idf, rarest = self.word.index.get, self.word.idf, self.word.rarest
-        return np.array([idf[i] if (i := get(t)) is not None else rarest for t in tokens],
-                        np.float32)
+        idf, rarest = self.word.idf, self.word.rarest
+        if columns is None:
+            get = self.word.index.get
+            columns = [-1 if (i := get(t)) is None else i for t in tokens]
+        return np.array([idf[i] if i >= 0 else rarest for i in columns], np.float32)
 
-    def embeddings(self, tokens: Sequence[str]) -> Floats:
+    def embeddings(self, tokens: Sequence[str],
+                   columns: Sequence[int] | None = None) -> Floats:
         """Each word's token-vector sum times its weight, one row a word (not cached)."""
-        return self.embedder.token_sums(tokens) * self.word_weights(tokens)[:, None]
+        return self.embedder.token_sums(tokens) * self.word_weights(tokens, columns)[:, None]
 
     def word_features(self, token: str) -> WordFeatures:
         """One word's features, cached."""
@@ -219,21 +224,31 @@ class Embedder:
     def __init__(self) -> None:
         # float16, as shipped: half the memory of the float32 copy WordLlama's loader makes,
         # and each row is widened exactly when used, so the sums are the same to the bit.
-        self._table, self._tokenizer = _wordllama()
+        self._table, tokenizer = _wordllama()
+        # The BPE model's own tokenize, given the text as the tokenizer's normaliser would
+        # leave it ("▁" before it, spaces made "▁"; a word has none): the same ids
+        # as encode, in a third of the time (encode builds offsets, masks and the special
+        # tokens' matches, which a single word has no use for). A new word's cost is most
+        # of a cold post's; tests/test_triage_model.py checks the two agree.
+        self._tokenize = tokenizer.model.tokenize
+
+    def token_ids(self, word: str) -> list[int]:
+        """WordLlama's token ids of one word (no spaces), as encode would give them."""
+        return [t.id for t in self._tokenize(WORD_START + word)]
 
     def token_sums(self, words: Sequence[str]) -> Floats:
         """Each word's token-vector sum, one row a word (zeros for a word with none)."""
-        encode, table = self._tokenizer.encode, self._table
-        size = len(table)
+        tokenize, table = self._tokenize, self._table
         sums = np.zeros((len(words), EMBED_DIM), np.float32)
         for k, word in enumerate(words):
-            ids = [i for i in encode(word, add_special_tokens=False).ids if 0 <= i < size]
+            ids = [t.id for t in tokenize(WORD_START + word)]
             if ids:
                 np.add.reduce(table.take(ids, axis=0).astype(np.float32), axis=0,
                               out=sums[k])
         return sums
 
 
+WORD_START = "\u2581"   # what WordLlama's normaliser puts before a text
 WORDLLAMA_WEIGHTS = "weights/l2_supercat_256.safetensors"
 WORDLLAMA_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
 
@@ -260,4 +275,12 @@ def _wordllama() -> tuple[npt.NDArray[np.float16], Any]:
                          f"float16 (n, {EMBED_DIM})")
     tokenizer = Tokenizer.from_file(str(root / WORDLLAMA_TOKENIZER))
     tokenizer.no_truncation()   # as WordLlama sets it: a word is never cut
+    # Embedder tokenizes a word with the BPE model alone, as this normaliser leaves it.
+    normaliser = tokenizer.normalizer
+    if (normaliser is None or normaliser.normalize_str("a b") != f"{WORD_START}a{WORD_START}b"
+            or tokenizer.pre_tokenizer is not None):
+        raise ValueError(f"{WORDLLAMA_TOKENIZER}: not the normaliser Embedder expects")
+    if tokenizer.get_vocab_size() > len(table):   # every id must have its row
+        raise ValueError(f"{WORDLLAMA_TOKENIZER}: {tokenizer.get_vocab_size()} tokens for "
+                         f"{len(table)} rows")
     return table, tokenizer

@@ -162,7 +162,7 @@ class TriageModel:
 
     def fill_word_rows(self, count: int) -> Iterator[None]:
         """Make the rows of the `count` commonest words ahead, FILL_STEP at a time, rather
-        than one post at a time: a post's first use of a word costs 35-50 us, and in a
+        than one post at a time: a post's first use of a word costs 30-50 us, and in a
         fresh process nearly every word is new. Yields after each step (~1 ms), so that a
         caller on the event loop lets posts through between steps. It must run on the
         thread that triages: the rows it adds to are the live ones (and a worker thread

@@ -16,8 +16,6 @@ import numpy as np
 
 from .features import CACHE_WORDS, EMBED_DIM, Featurizer, Floats, Ints, char_grams
 
-FIRST_ROWS = 1024   # room made at first; doubled when full (untouched rows cost no memory)
-
 
 class WordRows:
     """Every word met so far, one row each, and made the first time a post has it:
@@ -36,7 +34,11 @@ class WordRows:
         self.filled = 0   # how many of the commonest words were made ahead (model.py)
         self.chars: list[Ints] = []
         self.unigram: list[int] = []
-        self.dense: Floats = np.zeros((FIRST_ROWS, EMBED_DIM + heads.shape[1]), np.float32)
+        # Room for every row up to the bound, made at once: np.zeros asks the system for
+        # pages it hands over zeroed when first written, so a row costs memory only once
+        # made (1 KB), and the array never grows. (Growing it by doubling copied every row
+        # made so far, and the peak held both arrays: 9 MB more at the warm-up's end.)
+        self.dense: Floats = np.zeros((CACHE_WORDS, EMBED_DIM + heads.shape[1]), np.float32)
         # The char block's idf by feature column (zero for the word block's), as float64,
         # the type its values are worked in: no shifting of columns, no casting, per post.
         self._offset = len(features.word)
@@ -57,27 +59,34 @@ class WordRows:
         return found
 
     def add(self, tokens: Sequence[str]) -> None:
-        """Make the rows of these words (those not made yet)."""
-        if len(self.row) + len(tokens) > CACHE_WORDS:
+        """Make the rows of these words (those not made yet). A cold post's cost is mostly
+        here, for one or two words a call: hence the plain loops and no repeated look-ups."""
+        row = self.row
+        new = [t for t in dict.fromkeys(tokens) if t not in row]
+        if not new:
+            return
+        if len(row) + len(new) > CACHE_WORDS:
             self.forget()
-        new = [t for t in dict.fromkeys(tokens) if t not in self.row]
+            row, new = self.row, list(dict.fromkeys(tokens))
         start, end = len(self.chars), len(self.chars) + len(new)
-        if end > len(self.dense):
-            grown = np.zeros((max(end, 2 * len(self.dense)), self.dense.shape[1]), np.float32)
-            grown[:start] = self.dense[:start]
-            self.dense = grown
-        block = self.dense[start:end]
-        block[:, :EMBED_DIM] = self._features.embeddings(new)
-        for k in range(len(new)):
+        dense = self.dense
+        if end > len(dense):   # only a post with more new words than the bound
+            dense = self.dense = np.concatenate(
+                [dense, np.zeros((end - len(dense), dense.shape[1]), np.float32)])
+        features = self._features
+        unigram = [features.word.index.get(t, -1) for t in new]
+        dense[start:end, :EMBED_DIM] = features.embeddings(new, unigram)
+        heads = self._heads
+        for r in range(start, end):
             # Word by word: a matrix product would add in another order than the vector
             # products the scores were computed with, and they must not move a bit.
-            np.matmul(block[k, :EMBED_DIM], self._heads, out=block[k, EMBED_DIM:])
-        get, offset = self._features.char.index.get, self._offset
+            np.matmul(dense[r, :EMBED_DIM], heads, out=dense[r, EMBED_DIM:])
+        get, offset, chars = features.char.index.get, self._offset, self.chars
         for r, t in enumerate(new, start):
-            self.row[t] = r
-            self.chars.append(np.array(
+            row[t] = r
+            chars.append(np.array(
                 [i + offset for g in char_grams(t) if (i := get(g)) is not None], np.int32))
-        self.unigram += [self._features.word.index.get(t, -1) for t in new]
+        self.unigram += unigram
 
     def word_block(self, tokens: Sequence[str], rows: Sequence[int]) -> tuple[Ints, Floats]:
         """Featurizer.word_block(tokens), the unigrams found by row."""

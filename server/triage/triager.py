@@ -22,10 +22,11 @@ SHIPPED_MODEL = Path(__file__).parent / "weights"
 # ("ayuda", "calle"), and a Spanish post must not pass as English on them. (At 4, half of
 # a plain Spanish cry for help counted as English once half the words were enough.)
 COMMON = 16.0
-# The words whose rows Triager.fill makes ahead: the commonest half of the shipped model's
-# 11,900 single words, nine in ten words of a post, for ~7 MB (all of them: 95%, 14 MB,
-# and no measurable gain).
-FILL_WORDS = 6000
+# The words whose rows Triager.fill makes ahead: all of the shipped model's 11,897 single
+# words (a retrained model with more: its commonest 12,000). Half of them was nine in ten
+# words of a post, yet the first pass after the warm-up ran at 0.6-0.7x of the warm rate;
+# all of them, 0.75-0.8x (`python -m bench --only triage`, session 12), for 6 MB more.
+FILL_WORDS = 12000
 
 
 class ModelError(ValueError):
