@@ -377,6 +377,54 @@ def test_the_shipped_safety_net_queues_phrases_of_a_person_at_risk() -> None:
         assert not RULES.floors[0].pattern.search(normalise(text)), text
 
 
+def test_the_shipped_rescue_rule_alerts_on_a_request_that_says_where() -> None:
+    """The shipped `raise` entry with `also` and `unless`: someone stranded or trapped and an
+    address, a junction or coordinates is P1 whatever the model's score; not an animal, a
+    traffic jam or a rescue that is over; and context still caps it (applied last)."""
+    for text in ["3 ppl stranded on roof 1412 Mulberry Lane water still rising #flood",
+                 "need a boat at the corner of Mill Rd & Station Rd, grandad cant walk",
+                 "Family trapped upstairs. Location: 9°20'45N 76°34'10E #KeralaSOS",
+                 "my aunt is stuck in her attic at 22 Riverside Drive please send help"]:
+        low = decide(text, Assessment(0.1, "hazard", 0.6), PostContext(lang="en"), RULES,
+                     0.5, 0.035)
+        assert low.priority is Priority.P1, (text, low)
+        assert any(c.startswith("raise:") for c in low.cues) and low.concern == 1.0, low
+        assert TRIAGER.triage(text).priority is Priority.P1, text
+    for text in ["cat stranded up a tree outside 14 Oak Road, any tips?",
+                 "stuck in traffic at Mill Rd & Station Rd again, 40 mins",
+                 "no more rescue needed at 1412 Mulberry Lane, they're all safe",
+                 "trapped in a meeting at 10 Downing Street lol",
+                 "3 ppl stranded on roof, water still rising"]:      # no place: the model's
+        low = decide(text, Assessment(0.1, "hazard", 0.6), PostContext(lang="en"), RULES,
+                     0.5, 0.035)
+        assert not any(c.startswith("raise:") for c in low.cues), (text, low)
+    reposted = decide("3 ppl stranded on roof 1412 Mulberry Lane water still rising",
+                      Assessment(0.1, "hazard", 0.6), PostContext(lang="en", repost=True),
+                      RULES, 0.5, 0.035)
+    assert reposted.priority is Priority.P3 and "context:repost" in reposted.cues, reposted
+
+
+def test_an_override_applies_only_with_all_its_patterns_and_without_its_exception() -> None:
+    rules = compile_rules({"categories": [], "raise": [
+        {"pattern": r"\bgas\b", "also": [r"\bsmell\b", r"\bflat\b"], "unless": r"\bcooker\b",
+         "floor": "P2"}]})
+    low = Assessment(0.01, "other", 0.9)
+
+    def raised(text: str) -> bool:
+        verdict = decide(text, low, PostContext(lang="en"), rules, 0.5, 0.035)
+        return verdict.priority is Priority.P2 and "raise:gas" in verdict.cues
+
+    assert raised("strong smell of gas in the flat upstairs")
+    assert not raised("strong smell of gas outside")            # `also` not all there
+    assert not raised("smell of gas in the flat, the cooker was left on")   # `unless`
+    with pytest.raises(RulesError, match=r"raise\[0\]\.also: a list"):
+        compile_rules({"categories": [], "raise": [{"pattern": "x", "also": "y",
+                                                    "floor": "P1"}]})
+    with pytest.raises(RulesError, match=r"raise\[0\]\.unless"):
+        compile_rules({"categories": [], "raise": [{"pattern": "x", "unless": "(",
+                                                    "floor": "P1"}]})
+
+
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
     assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None
     assert RULES.thresholds.alert_categories.get(Category.SELF_HARM) is not None

@@ -64,11 +64,22 @@ _ALTERNATIONS: dict[tuple[re.Pattern[str], ...], re.Pattern[str]] = {}
 
 @dataclass(frozen=True)
 class Override:
-    """A force's rule: where `pattern` matches, cap or floor the priority."""
+    """A force's rule: where `pattern` matches, and every one of `also` too, and `unless`
+    does not, cap or floor the priority."""
 
     pattern: re.Pattern[str]
     priority: Priority
     category: Category | None = None
+    also: tuple[re.Pattern[str], ...] = ()
+    unless: re.Pattern[str] | None = None
+
+    def match(self, clean: str) -> re.Match[str] | None:
+        """The match of `pattern` in a normalised post, if the rule applies to it."""
+        found = self.pattern.search(clean)
+        if (found is None or not all(p.search(clean) for p in self.also)
+                or (self.unless is not None and self.unless.search(clean))):
+            return None
+        return found
 
 
 @dataclass(frozen=True)
@@ -226,7 +237,7 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
     """The priority, category and cues of one post. `model` is None when the post is in a
     language the model does not read: such a post goes to review, never below."""
     clean = normalise(text)
-    floors = [(f, m) for f in rules.floors if (m := f.pattern.search(clean))]
+    floors = [(f, m) for f in rules.floors if (m := f.match(clean))]
     kind_at = rules.thresholds.review_categories
     kind = None if model is None or not kind_at else _filed_under(model, kind_at)
     kind_review = kind is not None
@@ -271,10 +282,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
         p1 = (rules.alert_priority.get(category) is not Priority.P2 or hits.urgent
               or (model is not None and model.score >= rules.thresholds.p1))
         priority = Priority.P1 if p1 else Priority.P2
-    caps = _context_caps(ctx, rules.context)
-    caps += [(o.priority, f"downgrade:{m.group(0)}") for o in rules.downgrade
-             if (m := o.pattern.search(clean))]
-    for cap, cue in caps:
+    for cap, cue in [(o.priority, f"downgrade:{m.group(0)}") for o in rules.downgrade
+                     if (m := o.match(clean))]:
         if priority.higher_than(cap):
             priority = cap
             cues.append(cue)
@@ -283,6 +292,14 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
             priority = floor.priority
             category = floor.category or category
             cues.append(f"raise:{found.group(0)}")
+    # Context last: a force's words raise what the text says, but a repost, a news link,
+    # a place far away or a post hours old is not someone near needing help now, whatever
+    # its words (a reposted rescue request from a flood abroad goes to a person, not to
+    # officers).
+    for cap, cue in _context_caps(ctx, rules.context):
+        if priority.higher_than(cap):
+            priority = cap
+            cues.append(cue)
     if ctx.follows is not None and Priority.P3.higher_than(priority):
         priority = Priority.P3  # the author's recent post was a concern: a person looks
         cues.append(f"context:follows {ctx.follows.value}")

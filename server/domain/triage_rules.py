@@ -29,10 +29,17 @@ def _compile(raw: Any, where: str) -> re.Pattern[str]:
 
 
 def _overrides(raw: Any, key: str, name: str) -> tuple[Override, ...]:
-    return tuple(
-        Override(_compile(d["pattern"], f"{name}[{i}]"), Priority(d[key]),
-                 Category(d["category"]) if d.get("category") else None)
-        for i, d in enumerate(raw or []))
+    def one(i: int, d: Mapping[str, Any]) -> Override:
+        also = d.get("also") or []
+        if isinstance(also, str) or not isinstance(also, list):
+            raise RulesError(f"{name}[{i}].also: a list of patterns")
+        return Override(
+            _compile(d["pattern"], f"{name}[{i}]"), Priority(d[key]),
+            Category(d["category"]) if d.get("category") else None,
+            also=tuple(_compile(p, f"{name}[{i}].also[{j}]") for j, p in enumerate(also)),
+            unless=_compile(d["unless"], f"{name}[{i}].unless") if d.get("unless") else None)
+
+    return tuple(one(i, d) for i, d in enumerate(raw or []))
 
 
 def _threshold(raw: Any, name: str) -> float | None:
