@@ -357,6 +357,23 @@ def test_a_song_lyric_goes_to_review_not_to_officers() -> None:
     assert TRIAGER.triage("I'm on fire").priority is Priority.P1   # the words alone alert
 
 
+def test_a_story_that_opens_in_the_past_goes_to_review_not_to_officers() -> None:
+    """The shipped `downgrade` for a post that opens years or months ago: a recovery story
+    the category head files as self-harm is read by a person, not sent to officers."""
+    low = Assessment(0.9, "self_harm", 0.95)
+    for text in ["a year ago tonight i had the pills lined up. today i got a new job",
+                 "this time last year i was stood on a bridge. today i ran my first 10k",
+                 "sat on the pier with my goodbye written. 5 years ago. still here"]:
+        verdict = decide(text, low, PostContext(lang="en"), RULES, 0.5, 0.035)
+        assert verdict.priority is Priority.P3, (text, verdict)
+        assert any(c.startswith("downgrade:") for c in verdict.cues), verdict
+    # A past event inside a present emergency is not the story's opening.
+    now = decide('my mum with dementia went out to "find dad" who died 10 years ago, gone '
+                 "2 hours", Assessment(0.9, "missing_person", 0.9), PostContext(lang="en"),
+                 RULES, 0.5, 0.035)
+    assert now.priority is Priority.P1, now
+
+
 def test_the_shipped_safety_net_queues_phrases_of_a_person_at_risk() -> None:
     """The shipped `raise` rule: a goodbye with a time, a final post, a method-seeking
     question reaches a person whatever its score, first in the review queue; the same
