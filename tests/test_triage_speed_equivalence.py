@@ -33,6 +33,10 @@ def test_cold_and_warm_words_give_the_same_verdicts(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(rows, "CACHE_WORDS", 40)   # the rows cleared every few posts
     bounded = Triager(_fresh(), rules)
     assert [bounded.triage(t) for t in POSTS] == cold
+    # Fewer rows than a post has words: its rows are made past the bound, never lost.
+    monkeypatch.setattr(rows, "CACHE_WORDS", 3)
+    tiny = Triager(_fresh(), rules)
+    assert [tiny.triage(t) for t in POSTS] == cold
 
 
 def test_words_made_ahead_give_the_same_verdicts() -> None:
