@@ -229,7 +229,7 @@ class Embedder:
         # leave it ("▁" before it, spaces made "▁"; a word has none): the same ids
         # as encode, in a third of the time (encode builds offsets, masks and the special
         # tokens' matches, which a single word has no use for). A new word's cost is most
-        # of a cold post's; tests/test_triage_model.py checks the two agree.
+        # of a cold post's; tests/test_triage_speed_equivalence.py checks the two agree.
         self._tokenize = tokenizer.model.tokenize
 
     def token_ids(self, word: str) -> list[int]:
@@ -238,10 +238,10 @@ class Embedder:
 
     def token_sums(self, words: Sequence[str]) -> Floats:
         """Each word's token-vector sum, one row a word (zeros for a word with none)."""
-        tokenize, table = self._tokenize, self._table
+        token_ids, table = self.token_ids, self._table
         sums = np.zeros((len(words), EMBED_DIM), np.float32)
         for k, word in enumerate(words):
-            ids = [t.id for t in tokenize(WORD_START + word)]
+            ids = token_ids(word)
             if ids:
                 np.add.reduce(table.take(ids, axis=0).astype(np.float32), axis=0,
                               out=sums[k])
