@@ -17,6 +17,7 @@ from server.__main__ import main
 from server.domain.follow_up import FollowUps
 from server.domain.records import Category, Priority, Report, Triage
 from server.settings import Settings
+from server.triage import language
 from server.triage.triager import FILL_WORDS, SHIPPED_MODEL
 from tests.alerting_world import WHITEHALL, neighbourhood, officer_on_duty, post
 from tests.conftest import Api, ApiFactory, eventually
@@ -175,13 +176,17 @@ async def test_outcomes_become_training_labels(api: Api, settings: Settings, tmp
     assert all(d["origin"].startswith("x:") for d in lines)
 
 
-async def test_the_server_loads_wordllama_after_start_up_without_waiting_for_a_post(
+async def test_the_server_loads_wordllama_and_the_identifier_after_start_up(
         make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
     """Neither readiness nor the first post waits for the embedding table: the app loads
     it in a worker thread once started. (A copy of the model: the shipped one is loaded
     once per process, perhaps already warm from another test.)"""
     model = tmp_path / "model"
     shutil.copytree(SHIPPED_MODEL, model)
+    # The language identifier is one per process: forgotten, so that the warm-up must load
+    # it (a post that needs it must not load it on the event loop: 0.6 s).
+    language._identifier.cache_clear()
+    language._first_columns.cache_clear()
     api = await make_api(settings=replace(settings, triage_model_dir=model))
     features = api.app[keys.REPORTS].triager.model.features
 
@@ -193,6 +198,7 @@ async def test_the_server_loads_wordllama_after_start_up_without_waiting_for_a_p
     warmup = api.app[keys.REPORTS].warmup
     await asyncio.wait_for(warmup.finished.wait(), 30)
     assert api.app[keys.REPORTS].triager.model.word_rows().filled == FILL_WORDS
+    assert language._identifier.cache_info().currsize == 1
 
 
 class PagedReports:

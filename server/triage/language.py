@@ -80,9 +80,8 @@ def _mostly_other_script(alpha: list[str], letters: int) -> bool:
 
 
 def load_identifier() -> None:
-    """Load the identifier's model now (about 0.5 s) rather than for the first post that
-    needs it. Not at a server's start: it takes ~70 MB, which a server whose posts are all
-    plainly English never needs."""
+    """Load the identifier's model now (about 0.6 s, ~70 MB) rather than for the first post
+    that needs it: the server's warm-up does, in a worker thread (Triager.warm)."""
     _identifier()
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from ..domain.records import Triage
 from ..domain.triage import PostContext, TriageRules, decide, match_rules
+from . import language
 from .language import detect
 from .model import TriageModel
 from .text import for_model, words
@@ -66,9 +67,13 @@ class Triager:
         self._bare: dict[str, PostContext] = {}
 
     def warm(self) -> None:
-        """Load WordLlama now (~0.4 s): the server calls this in a worker thread once it is
-        ready, so that neither start-up nor the first post, perhaps an emergency, waits."""
+        """Load WordLlama (~0.4 s) and the language identifier (~0.6 s) now: the server
+        calls this in a worker thread once it is ready, so that neither start-up nor the
+        first post, perhaps an emergency, waits. The identifier loaded on the first post
+        that needed it before session 12: a third of ordinary posts do, and that load held
+        the event loop (every push, step and acknowledgement) for 0.6 s."""
         _ = self.model.features.embedder
+        language.load_identifier()
 
     def fill(self) -> Iterator[None]:
         """Make ahead, a step at a time, what the first posts would make one by one: the
