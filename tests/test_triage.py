@@ -139,6 +139,23 @@ def test_a_confident_model_names_the_category_else_the_most_urgent_rule() -> Non
     assert (shipped.category, shipped.priority) == (Category.TRAFFIC, Priority.P1), shipped
 
 
+def test_an_alert_the_model_files_as_other_names_its_likeliest_emergency() -> None:
+    """No rule names "van in the canal"; the category head says `other` (0.5) and traffic
+    next (0.3). The alert names traffic, but keeps the P1 it had as `other`: traffic is a
+    P2 category, and a guessed category must not lower an alert. A review keeps `other`."""
+    text = "van in the canal"
+    probs = {"other": 0.5, "traffic": 0.3, "hazard": 0.2}
+    alert = decide(text, Assessment(0.6, "other", 0.5, probs=probs), PostContext(lang="en"),
+                   RULES, 0.5, 0.035)
+    assert (alert.category, alert.priority) == (Category.TRAFFIC, Priority.P1), alert
+    review = decide(text, Assessment(0.2, "other", 0.5, probs=probs), PostContext(lang="en"),
+                    RULES, 0.5, 0.035)
+    assert (review.category, review.priority) == (Category.OTHER, Priority.P3), review
+    sure = decide("he's not answering", Assessment(0.6, "traffic", 0.9, probs=probs),
+                  PostContext(lang="en"), RULES, 0.5, 0.035)
+    assert sure.category is Category.TRAFFIC and sure.priority is Priority.P2, sure
+
+
 def test_a_language_the_model_does_not_read_goes_to_review_never_p4() -> None:
     for text, lang in [("Pomocy! Ktoś włamuje się do mojego mieszkania, jestem sama", "pl"),
                        ("Ayuda, mi padre no respira, estamos en la calle Mayor 12", "es"),

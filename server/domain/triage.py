@@ -282,6 +282,13 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
         p1 = (rules.alert_priority.get(category) is not Priority.P2 or hits.urgent
               or (model is not None and model.score >= rules.thresholds.p1))
         priority = Priority.P1 if p1 else Priority.P2
+        if category is Category.OTHER and model is not None and model.probs:
+            # Officers sent to "other" are told nothing: the alert names the likeliest kind
+            # of emergency the model sees ("man in the slurry pit": hazard), after its
+            # priority was settled (a guess does not make it a P2 category's alert).
+            # Category right on alerting urgent posts rose on every blind set (README).
+            category = Category(max((p, c) for c, p in model.probs.items()
+                                    if c != Category.OTHER.value)[1])
     for cap, cue in [(o.priority, f"downgrade:{m.group(0)}") for o in rules.downgrade
                      if (m := o.match(clean))]:
         if priority.higher_than(cap):

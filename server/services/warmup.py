@@ -1,6 +1,7 @@
 """The triage model's embedding table (WordLlama, ~0.4 s to load) and language identifier
-(~0.6 s) load once, in a worker thread, off the path to readiness: after the start-up catch-up of overdue escalation steps
-(which it would otherwise slow by about as much), or at once when a post needs it first.
+(~0.6 s) load once, in a worker thread, off the path to readiness: after the start-up
+catch-up of overdue escalation steps (which it would otherwise slow by about as much), or
+at once when a post needs it first.
 A post waits for it without holding up the event loop. Then, with no post waiting for it,
 a second step makes what triage would otherwise make post by post (the rows of the
 commonest words: see Triager.fill), on the loop, a small step at a time, posts between."""
