@@ -32,8 +32,9 @@ async def test_priority_rise_restarts_the_policy(make_api: ApiFactory, settings:
     await neighbourhood(api)
     await officer_on_duty(api, "a", 51.5050, -0.1265)
     await officer_on_duty(api, "b", 51.5060, -0.1265)
-    r = await api.post("/v1/reports", post("my little boy has wandered off in the park, he's 4, "
-                                           "can't see him anywhere", "c1",
+    # (An adult: a young child missing is P1 from an urgency phrase of its own.)
+    r = await api.post("/v1/reports", post("my brother has wandered off in the park, not "
+                                           "answering his phone, can't see him anywhere", "c1",
                                            lat=WHITEHALL[0], lon=WHITEHALL[1]), role="ingest")
     iid = r.body["incident_id"]
     assert r.body["priority"] == "P2"

@@ -64,7 +64,8 @@ def masto_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("masto_env")
 async def test_streams_then_catches_up_over_rest_after_a_restart(
         make_api: ApiFactory, settings: Settings, tmp_path: Path) -> None:
-    async with FakeMastodon(rate_limit=3, reset_s=0.2) as fake:
+    # A window long enough that a loaded machine still sends 4 requests within it.
+    async with FakeMastodon(rate_limit=3, reset_s=1.0) as fake:
         tuned = replace(settings, sources_file=sources_file(tmp_path, fake.base_url))
         first = await make_api(settings=tuned)
         await neighbourhood(first)

@@ -116,10 +116,12 @@ def test_not_an_emergency_is_capped() -> None:
 def test_urgency_phrase_makes_an_alerting_p2_category_p1() -> None:
     rules = replace(RULES, thresholds=replace(RULES.thresholds, p1=1.0))
     triager = Triager(load_model(), rules)
-    plain = triager.triage("my little boy has wandered off at the park, he's 4, red coat")
+    # (A young child missing is P1 whatever: test_a_missing_young_child_or_person_...)
+    plain = triager.triage("my brother has wandered off at the festival, not answering, "
+                           "red coat")
     assert (plain.category, plain.priority) == (Category.MISSING_PERSON, Priority.P2), plain
-    urgent = triager.triage("my little boy has wandered off at the park, he's 4, red coat, "
-                            "please help")
+    urgent = triager.triage("my brother has wandered off at the festival, not answering, "
+                            "red coat, please help")
     assert urgent.priority is Priority.P1 and "urgency:please help" in urgent.cues
 
 
@@ -154,6 +156,23 @@ def test_an_alert_the_model_files_as_other_names_its_likeliest_emergency() -> No
     sure = decide("he's not answering", Assessment(0.6, "traffic", 0.9, probs=probs),
                   PostContext(lang="en"), RULES, 0.5, 0.035)
     assert sure.category is Category.TRAFFIC and sure.priority is Priority.P2, sure
+
+
+def test_a_missing_young_child_or_person_with_dementia_is_p1() -> None:
+    """Missing person is a category the shipped rules rank P2; a young child or a person
+    with dementia missing is high-risk, and the alert is P1 (an `urgency` phrase)."""
+    sure = Assessment(0.6, "missing_person", 0.9)   # below bands.p1
+
+    def priority(text: str) -> Priority:
+        return decide(text, sure, PostContext(lang="en"), RULES, 0.5, 0.035).priority
+
+    for text in ["missing 3yo, Tesco Extra", "Boy (6) missing from the Splash Zone",
+                 "mom wandered off again. dementia. 80", "one of our U9s didn't get back on "
+                 "the coach", "Year 4 pupil unaccounted for on the beach trip"]:
+        assert priority(text) is Priority.P1, text
+    for text in ["man missing since this morning, Tesco Extra", "my 25 year old brother "
+                 "hasn't come home", "won 3-0 in year 9 and lost the ball"]:
+        assert priority(text) is Priority.P2, text
 
 
 def test_a_language_the_model_does_not_read_goes_to_review_never_p4() -> None:
