@@ -22,6 +22,7 @@ Outputs (JSON lines with text, urgent, category, kind, origin):
   kaggle_not_disaster.jsonl          Kaggle "NLP with Disaster Tweets" train.csv, target 0
   kaggle_disaster.jsonl              the same, target 1 (mostly news; urgent=false)
   rescue_requests.jsonl              the hand-picked rescue requests named in --rescue-ids
+  rescue_requests_2.jsonl, _3.jsonl  two later sets chosen blind (bench/data/*_2.txt, *_3.txt)
   tweeteval_sentiment.jsonl          TweetEval's sentiment test split: ordinary chatter
   tweeteval_emoji.jsonl              10,000 of TweetEval's emoji test split, random.Random(0)
 
@@ -45,6 +46,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 IDS = HERE / "data" / "rescue_request_ids.txt"
+# Two more sets, chosen in session 13 by helpers that read tweets but never saw the model's
+# output: 56 from the unread candidates, then 78 from those still unread (the README's
+# "rescue requests chosen blind").
+LATER_IDS = [(HERE / "data" / "rescue_request_ids_2.txt", "rescue_requests_2.jsonl"),
+             (HERE / "data" / "rescue_request_ids_3.txt", "rescue_requests_3.jsonl")]
 
 T6_DIR = "data/CrisisLexT6"
 T26_DIR = "data/CrisisLexT26"
@@ -189,12 +195,13 @@ def build_kaggle(snap: Snapshot, path: str, out: Path) -> None:
     print(f"kaggle_disaster.jsonl: {write_jsonl(out / 'kaggle_disaster.jsonl', news)}")
 
 
-def build_rescue(texts: dict[str, str], ids: list[tuple[str, str]], out: Path) -> None:
+def build_rescue(texts: dict[str, str], ids: list[tuple[str, str]], out: Path,
+                 name: str = "rescue_requests.jsonl") -> None:
     """The rescue requests named in ids; ids whose source was not given are reported."""
     rows = [record(texts[o], True, cat, "rescue", o) for o, cat in ids if o in texts]
     missing = [o for o, _ in ids if o not in texts]
-    n = write_jsonl(out / "rescue_requests.jsonl", rows)
-    print(f"rescue_requests.jsonl: {n} of {len(ids)} ids")
+    n = write_jsonl(out / name, rows)
+    print(f"{name}: {n} of {len(ids)} ids")
     if missing:
         print(f"  not found ({len(missing)}), first: {missing[:3]}", file=sys.stderr)
 
@@ -255,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         texts.update(harveyloc(Snapshot(args.harveyloc)))
     if texts and args.rescue_ids.is_file():
         build_rescue(texts, read_ids(args.rescue_ids), args.out)
+    for ids, name in LATER_IDS:   # the sets chosen blind in session 13
+        if texts and ids.is_file():
+            build_rescue(texts, read_ids(ids), args.out, name)
     return 0
 
 

@@ -431,13 +431,23 @@ def test_the_shipped_safety_net_queues_phrases_of_a_person_at_risk() -> None:
 
 
 def test_the_shipped_rescue_rule_alerts_on_a_request_that_says_where() -> None:
-    """The shipped `raise` entry with `also` and `unless`: someone stranded or trapped and an
-    address, a junction or coordinates is P1 whatever the model's score; not an animal, a
-    traffic jam or a rescue that is over; and context still caps it (applied last)."""
+    """The shipped `raise` entries with `also` and `unless`: someone stranded, trapped or
+    asking for rescue and an address, a junction, a highway, coordinates or a phone number,
+    or a relative trapped in a flood, fire or quake, is P1 whatever the model's score; not
+    an animal, a traffic jam, a hotline list, an advert, a story that is over, or people
+    who are fine; and context still caps it (applied last)."""
     for text in ["3 ppl stranded on roof 1412 Mulberry Lane water still rising #flood",
                  "need a boat at the corner of Mill Rd & Station Rd, grandad cant walk",
                  "Family trapped upstairs. Location: 9°20'45N 76°34'10E #KeralaSOS",
-                 "my aunt is stuck in her attic at 22 Riverside Drive please send help"]:
+                 "my aunt is stuck in her attic at 22 Riverside Drive please send help",
+                 # session 13: a phone number, a zip after a street, a highway
+                 "Rosa Delgado - needs rescue 0917 555 0188 #RescuePH",
+                 "pls help, water chest deep, 2 kids + grandma. call 0917 555 0134",
+                 "anyone with a boat?? my family needs to be rescued from 2210 Briarwood, 77555!",
+                 "my brother is stuck in his van on I-10, water up to the doors",
+                 # a relative trapped by the disaster, no place named
+                 "My family has been stranded for hours in the flood, help!",
+                 "our neighbours are still trapped under the rubble, nobody has come"]:
         low = decide(text, Assessment(0.1, "hazard", 0.6), PostContext(lang="en"), RULES,
                      0.5, 0.035)
         assert low.priority is Priority.P1, (text, low)
@@ -447,14 +457,39 @@ def test_the_shipped_rescue_rule_alerts_on_a_request_that_says_where() -> None:
                  "stuck in traffic at Mill Rd & Station Rd again, 40 mins",
                  "no more rescue needed at 1412 Mulberry Lane, they're all safe",
                  "trapped in a meeting at 10 Downing Street lol",
-                 "3 ppl stranded on roof, water still rising"]:      # no place: the model's
+                 "3 ppl stranded on roof, water still rising",      # no place: the model's
+                 "HOTLINES: Marikina Rescue 161 / 0917 555 0101, Coast Guard 0917 555 0124",
+                 "locked out? stuck in your flat? 24/7 locksmith, call 0800 555 0101",
+                 "relief drive for flood victims at 12 Church Street, donate tins pls",
+                 "20 years since the blackout, my mum was stuck on the subway for hours",
+                 "water rising at our end of Bayou Black, we're staying put on the 2nd floor",
+                 "2 dogs trapped in the flood at 55 Canal Street, pls share",
+                 "PET RESCUE NEEDED: 12 animals at 88 Mill Lane, pls RT",
+                 "people needing help may text the rescue desk on 0905 555 0142 #floods",
+                 "if u r in need of rescue help please contact Arun 0904 855 5012"]:
         low = decide(text, Assessment(0.1, "hazard", 0.6), PostContext(lang="en"), RULES,
                      0.5, 0.035)
-        assert not any(c.startswith("raise:") for c in low.cues), (text, low)
+        assert low.priority is not Priority.P1, (text, low)
     reposted = decide("3 ppl stranded on roof 1412 Mulberry Lane water still rising",
                       Assessment(0.1, "hazard", 0.6), PostContext(lang="en", repost=True),
                       RULES, 0.5, 0.035)
     assert reposted.priority is Priority.P3 and "context:repost" in reposted.cues, reposted
+
+
+def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
+    """A request for rescue with no place ("my grandma needs rescue") is at least review,
+    never P4, however low the model scores it; a rescue dog or one that is over is not."""
+    quiet = Assessment(0.01, "hazard", 0.6)
+    for text in ["#RescuePH my grandma needs rescue, she had a stroke",
+                 "send a boat pls we are 6 here",
+                 "trapped in the basement, the stairs are gone"]:
+        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
+        assert verdict.priority is Priority.P3, (text, verdict)
+    for text in ["adopted a rescue dog today, meet Biscuit",
+                 "all 9 rescued, thank you to the coastguard",
+                 "rescue me from this quiz night"]:
+        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
+        assert verdict.priority is Priority.P4, (text, verdict)
 
 
 def test_an_override_applies_only_with_all_its_patterns_and_without_its_exception() -> None:
