@@ -14,7 +14,10 @@ own sources and skipped (with a note) when one of them is missing.
         --kaggle $M/Programmer-RD-AI+NLP-Disaster-Tweets/repo \\
         --humaid $M/deeplearning-lab-csueb+LLM-guided-SSL-Crisis-Tweets-Classification/repo \\
         --harveyloc $M/geoai-lab+Geo-knowledge-guided-GPT-models-for-disaster-response/repo \\
-        --tweeteval $M/cardiffnlp+tweeteval/repo
+        --tweeteval $M/cardiffnlp+tweeteval/repo \\
+        --crisisnlp-cf \\
+          $M/SusuXu-s-Lab+Hierarchical-Earthquake-Casualty-Information-Retrieval/repo \\
+        --crisisnlp-vol $M/profibadan+content-analyzer/repo
 
 Outputs (JSON lines with text, urgent, category, kind, origin):
   crisislex_t6_offtopic.jsonl        every CrisisLex T6 tweet labelled off-topic
@@ -22,13 +25,13 @@ Outputs (JSON lines with text, urgent, category, kind, origin):
   kaggle_not_disaster.jsonl          Kaggle "NLP with Disaster Tweets" train.csv, target 0
   kaggle_disaster.jsonl              the same, target 1 (mostly news; urgent=false)
   rescue_requests.jsonl              the hand-picked rescue requests named in --rescue-ids
-  rescue_requests_2.jsonl, _3.jsonl  two later sets chosen blind (bench/data/*_2.txt, *_3.txt)
+  rescue_requests_2.jsonl .. _4      three later sets chosen blind (bench/data/*_2.txt .. _4)
   tweeteval_sentiment.jsonl          TweetEval's sentiment test split: ordinary chatter
   tweeteval_emoji.jsonl              10,000 of TweetEval's emoji test split, random.Random(0)
 
 Origins: CrisisLexT6:<event>:<tweet id>, CrisisLexT26:<event>:<tweet id>,
 KaggleNLPDisaster:<row id>, HumAID:<event>:<tweet id>, HarveyLocDesc:<row id>,
-TweetEval:<task>:<line>.
+TweetEval:<task>:<line>, CrisisNLP-CF:<event>:<tweet id>, CrisisNLP-Vol:<event>:<tweet id>.
 The ids file has one `origin<TAB>category` per line; `#` starts a comment.
 """
 
@@ -46,17 +49,20 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 IDS = HERE / "data" / "rescue_request_ids.txt"
-# Two more sets, chosen in session 13 by helpers that read tweets but never saw the model's
-# output: 56 from the unread candidates, then 78 from those still unread (the README's
-# "rescue requests chosen blind").
+# Three more sets, chosen in session 13 by helpers that read tweets but never saw the
+# model's output: 56 from the unread candidates, then 78 from those still unread, then 61
+# from CrisisNLP's files of other events (the README's "rescue requests chosen blind").
 LATER_IDS = [(HERE / "data" / "rescue_request_ids_2.txt", "rescue_requests_2.jsonl"),
-             (HERE / "data" / "rescue_request_ids_3.txt", "rescue_requests_3.jsonl")]
+             (HERE / "data" / "rescue_request_ids_3.txt", "rescue_requests_3.jsonl"),
+             (HERE / "data" / "rescue_request_ids_4.txt", "rescue_requests_4.jsonl")]
 
 T6_DIR = "data/CrisisLexT6"
 T26_DIR = "data/CrisisLexT26"
 KAGGLE_CSV = "ML/data/train.csv"
 HUMAID_DIR = "data/original"
 HARVEYLOC_FILE = "data/tweetTextAndAnnotation_combined.txt"
+CRISISNLP_CF_DIR = "data/CrisisNLP_labeled_data_crowdflower"
+CRISISNLP_VOL_DIR = "data/CrisisNLP_volunteers_labeled_data"
 
 csv.field_size_limit(sys.maxsize)
 
@@ -163,6 +169,50 @@ def harveyloc(snap: Snapshot) -> Iterator[tuple[str, str]]:
             yield f"HarveyLocDesc:{parts[0].removesuffix('.txt')}", parts[1]
 
 
+# CrisisNLP's files name events their own way; the ids file uses these names.
+CRISISNLP_EVENTS = {
+    "2013_Pakistan_eq": "2013_Pakistan_eq",
+    "2014_California_Earthquake": "2014_California_Earthquake",
+    "2014_Chile_Earthquake_en": "2014_Chile_Earthquake",
+    "2014_Hurricane_Odile_Mexico_en": "2014_Hurricane_Odile",
+    "2014_India_floods": "2014_India_floods",
+    "2014_Pakistan_floods": "2014_Pakistan_floods",
+    "2014_Philippines_Typhoon_Hagupit_en": "2014_Typhoon_Hagupit",
+    "2014_Typhoon_Hagupit_en": "2014_Typhoon_Hagupit",
+    "2015_Cyclone_Pam_en": "2015_Cyclone_Pam",
+    "2015_Nepal_Earthquake_en": "2015_Nepal_Earthquake",
+    "Landslides_Worldwide_en": "Landslides_Worldwide",
+}
+
+
+def crisisnlp_cf(snap: Snapshot) -> Iterator[tuple[str, str]]:
+    """(origin, text) for CrisisNLP's CrowdFlower-labelled tweets (Imran et al., LREC 2016):
+    `<event>_CF_labeled_data.tsv`, tweet id, text, ..., label."""
+    for path in snap.paths(CRISISNLP_CF_DIR):
+        key = path.rsplit("/", 1)[-1].removesuffix("_CF_labeled_data.tsv")
+        if not path.endswith("_CF_labeled_data.tsv") or key not in CRISISNLP_EVENTS:
+            continue
+        for line in snap.read(path).split("\n")[1:]:
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                yield f"CrisisNLP-CF:{CRISISNLP_EVENTS[key]}:{_tweet_id(parts[0])}", parts[1]
+
+
+def crisisnlp_volunteers(snap: Snapshot) -> Iterator[tuple[str, str]]:
+    """(origin, text) for CrisisNLP's volunteer-labelled tweets: `<event>/<event>.csv`,
+    the tweet id first and the text eighth."""
+    for path in snap.paths(CRISISNLP_VOL_DIR):
+        key = path.rsplit("/", 1)[-1].removesuffix(".csv")
+        if not path.endswith(".csv") or key not in CRISISNLP_EVENTS:
+            continue
+        # Universal newlines: some of these files end lines with a bare carriage return.
+        rows = csv.reader(io.StringIO(snap.read(path), newline=None))
+        next(rows, None)  # the header
+        for row in rows:
+            if len(row) >= 10:
+                yield f"CrisisNLP-Vol:{CRISISNLP_EVENTS[key]}:{_tweet_id(row[0])}", row[7]
+
+
 def read_ids(path: Path) -> list[tuple[str, str]]:
     """(origin, category) pairs from the ids file, in order."""
     out: list[tuple[str, str]] = []
@@ -232,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--harveyloc", type=Path,
                         help="geoai-lab/Geo-knowledge-guided-GPT-models-for-disaster-response")
     parser.add_argument("--tweeteval", type=Path, help="cardiffnlp/tweeteval snapshot")
+    parser.add_argument("--crisisnlp-cf", type=Path, help="a snapshot holding CrisisNLP's "
+                        f"CrowdFlower files under {CRISISNLP_CF_DIR}")
+    parser.add_argument("--crisisnlp-vol", type=Path, help="a snapshot holding CrisisNLP's "
+                        f"volunteer-labelled files under {CRISISNLP_VOL_DIR}")
     parser.add_argument("--rescue-ids", type=Path, default=IDS, help="origin<TAB>category list")
     parser.add_argument("--sample", type=int, default=2000, help="on-topic T6 sample size")
     parser.add_argument("--seed", type=int, default=0, help="seed of the on-topic sample")
@@ -260,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         texts.update(humaid(Snapshot(args.humaid)))
     if args.harveyloc:
         texts.update(harveyloc(Snapshot(args.harveyloc)))
+    if args.crisisnlp_cf:
+        texts.update(crisisnlp_cf(Snapshot(args.crisisnlp_cf)))
+    if args.crisisnlp_vol:
+        texts.update(crisisnlp_volunteers(Snapshot(args.crisisnlp_vol)))
     if texts and args.rescue_ids.is_file():
         build_rescue(texts, read_ids(args.rescue_ids), args.out)
     for ids, name in LATER_IDS:   # the sets chosen blind in session 13

@@ -445,6 +445,9 @@ def test_the_shipped_rescue_rule_alerts_on_a_request_that_says_where() -> None:
                  "pls help, water chest deep, 2 kids + grandma. call 0917 555 0134",
                  "anyone with a boat?? my family needs to be rescued from 2210 Briarwood, 77555!",
                  "my brother is stuck in his van on I-10, water up to the doors",
+                 # session 13: text-speak, an international number, a quake hashtag
+                 "plz hlp old man namd Hari needs 2 b rescued +9779800555123 RT",
+                 "#HillQuake my family is stucked in the village, mobi no +9779800555321",
                  # a relative trapped by the disaster, no place named
                  "My family has been stranded for hours in the flood, help!",
                  "our neighbours are still trapped under the rubble, nobody has come"]:
@@ -474,6 +477,24 @@ def test_the_shipped_rescue_rule_alerts_on_a_request_that_says_where() -> None:
                       Assessment(0.1, "hazard", 0.6), PostContext(lang="en", repost=True),
                       RULES, 0.5, 0.035)
     assert reposted.priority is Priority.P3 and "context:repost" in reposted.cues, reposted
+
+
+def test_a_missing_person_sought_in_a_disaster_reaches_a_person() -> None:
+    """A missing person sought after a disaster is at least review, filed as a missing
+    person, however low the model scores it; not a pet, nor a missing person with no
+    disaster named (the model's)."""
+    quiet = Assessment(0.01, "other", 0.6)
+    for text in ["Missing: Claire, French, 44 #valleyearthquake",
+                 "Tom missing since #CoastQuake please RT",
+                 "last seen at the bus station before the flood, any info on my uncle Ravi?"]:
+        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
+        assert verdict.priority is Priority.P3, (text, verdict)
+        assert verdict.category is Category.MISSING_PERSON, verdict
+    for text in ["missing our cat Tiger since the flood, orange tabby, pls msg if seen",
+                 "missing the old days when we all lived on the same street",
+                 "my keys went missing after the storm lol"]:
+        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
+        assert verdict.priority is Priority.P4, (text, verdict)
 
 
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
