@@ -38,14 +38,25 @@ The ids file has one `origin<TAB>category` per line; `#` starts a comment.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import random
-import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
+
+from .tweet_sources import (
+    CRISISNLP_CF_DIR,
+    CRISISNLP_VOL_DIR,
+    KAGGLE_CSV,
+    Snapshot,
+    crisislex_t6,
+    crisislex_t26,
+    crisisnlp_cf,
+    crisisnlp_volunteers,
+    harveyloc,
+    humaid,
+    kaggle,
+)
 
 HERE = Path(__file__).resolve().parent
 IDS = HERE / "data" / "rescue_request_ids.txt"
@@ -56,42 +67,8 @@ LATER_IDS = [(HERE / "data" / "rescue_request_ids_2.txt", "rescue_requests_2.jso
              (HERE / "data" / "rescue_request_ids_3.txt", "rescue_requests_3.jsonl"),
              (HERE / "data" / "rescue_request_ids_4.txt", "rescue_requests_4.jsonl")]
 
-T6_DIR = "data/CrisisLexT6"
-T26_DIR = "data/CrisisLexT26"
-KAGGLE_CSV = "ML/data/train.csv"
-HUMAID_DIR = "data/original"
-HARVEYLOC_FILE = "data/tweetTextAndAnnotation_combined.txt"
-CRISISNLP_CF_DIR = "data/CrisisNLP_labeled_data_crowdflower"
-CRISISNLP_VOL_DIR = "data/CrisisNLP_volunteers_labeled_data"
-
-csv.field_size_limit(sys.maxsize)
 
 
-class Snapshot:
-    """Files of one repository, from a bare git directory or a plain directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.bare = (root / "HEAD").is_file() and (root / "objects").is_dir()
-
-    def paths(self, prefix: str) -> list[str]:
-        """Every file path under prefix, sorted."""
-        if self.bare:
-            out = self._git("ls-tree", "-r", "--name-only", "HEAD", "--", prefix)
-            return sorted(out.splitlines())
-        base = self.root / prefix
-        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
-
-    def read(self, path: str) -> str:
-        """One file as text (undecodable bytes replaced)."""
-        if self.bare:
-            return self._git("show", f"HEAD:{path}")
-        return (self.root / path).read_bytes().decode("utf-8", errors="replace")
-
-    def _git(self, *args: str) -> str:
-        done = subprocess.run(["git", f"--git-dir={self.root}", *args], check=True,
-                              capture_output=True)
-        return done.stdout.decode("utf-8", errors="replace")
 
 
 def record(text: str, urgent: bool, category: str, kind: str, origin: str) -> dict[str, object]:
@@ -110,107 +87,6 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, object]]) -> int:
     return n
 
 
-def _event(path: str) -> str:
-    return path.split("/")[-2]
-
-
-def _tweet_id(raw: str) -> str:
-    return raw.strip().strip("'\"")
-
-
-def _csv_rows(snap: Snapshot, folder: str, suffix: str) -> Iterator[tuple[str, list[str]]]:
-    """(path, row) for every data row of the CSV files under folder ending in suffix."""
-    for path in snap.paths(folder):
-        if path.endswith(suffix):
-            rows = csv.reader(io.StringIO(snap.read(path)))
-            next(rows, None)  # the header
-            for row in rows:
-                yield path, row
-
-
-def crisislex_t6(snap: Snapshot) -> Iterator[tuple[str, str, str]]:
-    """(origin, text, label) for every T6 tweet; label is on-topic or off-topic."""
-    for path, row in _csv_rows(snap, T6_DIR, "-ontopic_offtopic.csv"):
-        if len(row) >= 3 and row[1].strip():
-            yield f"CrisisLexT6:{_event(path)}:{_tweet_id(row[0])}", row[1], row[2].strip()
-
-
-def crisislex_t26(snap: Snapshot) -> Iterator[tuple[str, str]]:
-    """(origin, text) for every labelled T26 tweet."""
-    for path, row in _csv_rows(snap, T26_DIR, "-tweets_labeled.csv"):
-        if len(row) >= 2 and row[1].strip():
-            yield f"CrisisLexT26:{_event(path)}:{_tweet_id(row[0])}", row[1]
-
-
-def kaggle(snap: Snapshot, path: str) -> Iterator[tuple[str, str, str]]:
-    """(origin, text, target) for every row of the Kaggle train.csv."""
-    for row in csv.DictReader(io.StringIO(snap.read(path))):
-        yield f"KaggleNLPDisaster:{row['id']}", row["text"], row["target"].strip()
-
-
-def humaid(snap: Snapshot) -> Iterator[tuple[str, str]]:
-    """(origin, text) for every tweet of the HumAID event train/dev/test files."""
-    for path in snap.paths(HUMAID_DIR):
-        name = path.rsplit("/", 1)[-1]
-        event = _event(path)
-        if name not in {f"{event}_{split}.tsv" for split in ("train", "dev", "test")}:
-            continue
-        rows = csv.DictReader(io.StringIO(snap.read(path)), delimiter="\t",
-                              quoting=csv.QUOTE_NONE)
-        for row in rows:
-            yield f"HumAID:{event}:{row['tweet_id']}", row["tweet_text"]
-
-
-def harveyloc(snap: Snapshot) -> Iterator[tuple[str, str]]:
-    """(origin, text) for the 1,000 Hurricane Harvey tweets of Hu et al. (2023)."""
-    for line in snap.read(HARVEYLOC_FILE).splitlines()[1:]:
-        parts = line.split("||")
-        if len(parts) >= 2:
-            yield f"HarveyLocDesc:{parts[0].removesuffix('.txt')}", parts[1]
-
-
-# CrisisNLP's files name events their own way; the ids file uses these names.
-CRISISNLP_EVENTS = {
-    "2013_Pakistan_eq": "2013_Pakistan_eq",
-    "2014_California_Earthquake": "2014_California_Earthquake",
-    "2014_Chile_Earthquake_en": "2014_Chile_Earthquake",
-    "2014_Hurricane_Odile_Mexico_en": "2014_Hurricane_Odile",
-    "2014_India_floods": "2014_India_floods",
-    "2014_Pakistan_floods": "2014_Pakistan_floods",
-    "2014_Philippines_Typhoon_Hagupit_en": "2014_Typhoon_Hagupit",
-    "2014_Typhoon_Hagupit_en": "2014_Typhoon_Hagupit",
-    "2015_Cyclone_Pam_en": "2015_Cyclone_Pam",
-    "2015_Nepal_Earthquake_en": "2015_Nepal_Earthquake",
-    "Landslides_Worldwide_en": "Landslides_Worldwide",
-}
-
-
-def crisisnlp_cf(snap: Snapshot) -> Iterator[tuple[str, str]]:
-    """(origin, text) for CrisisNLP's CrowdFlower-labelled tweets (Imran et al., LREC 2016):
-    `<event>_CF_labeled_data.tsv`, tweet id, text, ..., label."""
-    for path in snap.paths(CRISISNLP_CF_DIR):
-        key = path.rsplit("/", 1)[-1].removesuffix("_CF_labeled_data.tsv")
-        if not path.endswith("_CF_labeled_data.tsv") or key not in CRISISNLP_EVENTS:
-            continue
-        for line in snap.read(path).split("\n")[1:]:
-            parts = line.split("\t")
-            if len(parts) >= 3:
-                yield f"CrisisNLP-CF:{CRISISNLP_EVENTS[key]}:{_tweet_id(parts[0])}", parts[1]
-
-
-def crisisnlp_volunteers(snap: Snapshot) -> Iterator[tuple[str, str]]:
-    """(origin, text) for CrisisNLP's volunteer-labelled tweets: `<event>/<event>.csv`,
-    the tweet id first and the text eighth."""
-    for path in snap.paths(CRISISNLP_VOL_DIR):
-        key = path.rsplit("/", 1)[-1].removesuffix(".csv")
-        if not path.endswith(".csv") or key not in CRISISNLP_EVENTS:
-            continue
-        # Universal newlines: some of these files end lines with a bare carriage return.
-        rows = csv.reader(io.StringIO(snap.read(path), newline=None))
-        next(rows, None)  # the header
-        for row in rows:
-            if len(row) >= 10:
-                yield f"CrisisNLP-Vol:{CRISISNLP_EVENTS[key]}:{_tweet_id(row[0])}", row[7]
 
 
 def read_ids(path: Path) -> list[tuple[str, str]]:
