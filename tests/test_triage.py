@@ -431,15 +431,16 @@ def test_the_shipped_safety_net_queues_phrases_of_a_person_at_risk() -> None:
 
 
 def test_the_shipped_rescue_rule_alerts_on_a_request_that_says_where() -> None:
-    """The shipped `raise` entries with `also` and `unless`: someone stranded, trapped or
-    asking for rescue and an address, a junction, a highway, coordinates or a phone number,
-    or a relative trapped in a flood, fire or quake, is P1 whatever the model's score; not
-    an animal, a traffic jam, a hotline list, an advert, a story that is over, or people
-    who are fine; and context still caps it (applied last)."""
+    """The shipped `raise` entries with `also` and `unless`: a request for rescue (a boat,
+    rescuers, evacuation, rising water) with an address, a junction, a highway, coordinates
+    or a phone number; any request for help with a place in a flood, storm or quake; or a
+    relative trapped in one, is P1 whatever the model's score. Not an animal, a traffic jam,
+    a hotline list, an advert, a story that is over, people who are fine, or the words of a
+    request with a place but no disaster; and context still caps it (applied last)."""
     for text in ["3 ppl stranded on roof 1412 Mulberry Lane water still rising #flood",
                  "need a boat at the corner of Mill Rd & Station Rd, grandad cant walk",
                  "Family trapped upstairs. Location: 9°20'45N 76°34'10E #KeralaSOS",
-                 "my aunt is stuck in her attic at 22 Riverside Drive please send help",
+                 "my aunt is stuck in her attic at 22 Riverside Drive, flood up to the first floor",
                  # session 13: a phone number, a zip after a street, a highway
                  "Rosa Delgado - needs rescue 0917 555 0188 #RescuePH",
                  "pls help, water chest deep, 2 kids + grandma. call 0917 555 0134",
@@ -469,7 +470,13 @@ def test_the_shipped_rescue_rule_alerts_on_a_request_that_says_where() -> None:
                  "2 dogs trapped in the flood at 55 Canal Street, pls share",
                  "PET RESCUE NEEDED: 12 animals at 88 Mill Lane, pls RT",
                  "people needing help may text the rescue desk on 0905 555 0142 #floods",
-                 "if u r in need of rescue help please contact Arun 0904 855 5012"]:
+                 "if u r in need of rescue help please contact Arun 0904 855 5012",
+                 # the words of a request with a place, but no disaster (session 13)
+                 "need help moving a sofa on saturday, 45 Queen Street, will pay in pizza",
+                 "stuck at work till 9, 10 Market Street is dead tonight",
+                 "SOS! need a plus one for a wedding at 40 Castle Street on saturday",
+                 "we're stranded at the airport, flight cancelled, call 0161 555 0100",
+                 "trapped at home with the kids all half term, 12 Oak Road, send wine"]:
         low = decide(text, Assessment(0.1, "hazard", 0.6), PostContext(lang="en"), RULES,
                      0.5, 0.035)
         assert low.priority is not Priority.P1, (text, low)
