@@ -486,38 +486,43 @@ def test_the_shipped_rescue_rule_alerts_on_a_request_that_says_where() -> None:
     assert reposted.priority is Priority.P3 and "context:repost" in reposted.cues, reposted
 
 
+def _queued_and_recorded(queued: list[str], recorded: list[str],
+                         category: str) -> list[Triage]:
+    """The verdicts of posts the model scores far below review (0.01): those in `queued`
+    must reach review (a shipped `raise` floor), those in `recorded` stay at P4."""
+    quiet = Assessment(0.01, category, 0.6)
+    verdicts = []
+    for text, want in [*((t, Priority.P3) for t in queued),
+                       *((t, Priority.P4) for t in recorded)]:
+        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
+        assert verdict.priority is want, (text, verdict)
+        verdicts.append(verdict)
+    return verdicts
+
+
 def test_a_missing_person_sought_in_a_disaster_reaches_a_person() -> None:
     """A missing person sought after a disaster is at least review, filed as a missing
     person, however low the model scores it; not a pet, nor a missing person with no
     disaster named (the model's)."""
-    quiet = Assessment(0.01, "other", 0.6)
-    for text in ["Missing: Claire, French, 44 #valleyearthquake",
-                 "Tom missing since #CoastQuake please RT",
-                 "last seen at the bus station before the flood, any info on my uncle Ravi?"]:
-        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
-        assert verdict.priority is Priority.P3, (text, verdict)
-        assert verdict.category is Category.MISSING_PERSON, verdict
-    for text in ["missing our cat Tiger since the flood, orange tabby, pls msg if seen",
-                 "missing the old days when we all lived on the same street",
-                 "my keys went missing after the storm lol"]:
-        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
-        assert verdict.priority is Priority.P4, (text, verdict)
+    queued = ["Missing: Claire, French, 44 #valleyearthquake",
+              "Tom missing since #CoastQuake please RT",
+              "last seen at the bus station before the flood, any info on my uncle Ravi?"]
+    verdicts = _queued_and_recorded(queued, [
+        "missing our cat Tiger since the flood, orange tabby, pls msg if seen",
+        "missing the old days when we all lived on the same street",
+        "my keys went missing after the storm lol"], "other")
+    assert all(v.category is Category.MISSING_PERSON for v in verdicts[:len(queued)])
 
 
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
-    quiet = Assessment(0.01, "hazard", 0.6)
-    for text in ["#RescuePH my grandma needs rescue, she had a stroke",
-                 "send a boat pls we are 6 here",
-                 "trapped in the basement, the stairs are gone"]:
-        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
-        assert verdict.priority is Priority.P3, (text, verdict)
-    for text in ["adopted a rescue dog today, meet Biscuit",
-                 "all 9 rescued, thank you to the coastguard",
-                 "rescue me from this quiz night"]:
-        verdict = decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
-        assert verdict.priority is Priority.P4, (text, verdict)
+    _queued_and_recorded(["#RescuePH my grandma needs rescue, she had a stroke",
+                          "send a boat pls we are 6 here",
+                          "trapped in the basement, the stairs are gone"],
+                         ["adopted a rescue dog today, meet Biscuit",
+                          "all 9 rescued, thank you to the coastguard",
+                          "rescue me from this quiz night"], "hazard")
 
 
 def test_an_override_applies_only_with_all_its_patterns_and_without_its_exception() -> None:
