@@ -500,18 +500,33 @@ def _queued_and_recorded(queued: list[str], recorded: list[str],
     return verdicts
 
 
-def test_a_missing_person_sought_in_a_disaster_reaches_a_person() -> None:
-    """A missing person sought after a disaster is at least review, filed as a missing
-    person, however low the model scores it; not a pet, nor a missing person with no
-    disaster named (the model's)."""
-    queued = ["Missing: Claire, French, 44 #valleyearthquake",
-              "Tom missing since #CoastQuake please RT",
-              "last seen at the bus station before the flood, any info on my uncle Ravi?"]
-    verdicts = _queued_and_recorded(queued, [
-        "missing our cat Tiger since the flood, orange tabby, pls msg if seen",
-        "missing the old days when we all lived on the same street",
-        "my keys went missing after the storm lol"], "other")
-    assert all(v.category is Category.MISSING_PERSON for v in verdicts[:len(queued)])
+def test_a_missing_person_sought_in_a_disaster_alerts_and_news_of_the_missing_is_queued(
+        ) -> None:
+    """An appeal for a missing person after a disaster alerts (P2, a missing person) however
+    low the model scores it; news of the missing or a traced person reaches review, never
+    P4; a pet, an item or "missing you" with no person stays where the model put it."""
+    quiet = Assessment(0.01, "other", 0.6)
+
+    def verdict(text: str) -> Triage:
+        return decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
+
+    for appeal in ["Missing: Claire, French, 44 #valleyearthquake",
+                   "Tom missing since #CoastQuake please RT",
+                   "last seen at the bus station before the flood, any info on my uncle Ravi?",
+                   "please help us find my sister Amy, she was at the campsite when the "
+                   "flood came #DaleFloods"]:
+        v = verdict(appeal)
+        assert (v.priority, v.category) == (Priority.P2, Category.MISSING_PERSON), (appeal, v)
+    for news in ["Valley floods: 12 dead, 3 still missing, says the council",
+                 "avalanche above the village, three skiers missing, rescue teams searching",
+                 "Gran (81) who was missing after the quake has been found safe, thank you all",
+                 "to report missing persons after the #CoastQuake call the desk on 0300 555 0199"]:
+        v = verdict(news)
+        assert (v.priority, v.category) == (Priority.P3, Category.MISSING_PERSON), (news, v)
+    for calm in ["missing our cat Tiger since the flood, orange tabby, pls msg if seen",
+                 "missing the old days when we all lived on the same street",
+                 "my keys went missing after the storm lol"]:
+        assert verdict(calm).priority is Priority.P4, calm
 
 
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
