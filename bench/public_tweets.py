@@ -17,7 +17,8 @@ own sources and skipped (with a note) when one of them is missing.
         --tweeteval $M/cardiffnlp+tweeteval/repo \\
         --crisisnlp-cf \\
           $M/SusuXu-s-Lab+Hierarchical-Earthquake-Casualty-Information-Retrieval/repo \\
-        --crisisnlp-vol $M/profibadan+content-analyzer/repo
+        --crisisnlp-vol $M/profibadan+content-analyzer/repo \\
+        --trec-is $M/SnowYJ+TREC-IS-2020/repo
 
 Outputs (JSON lines with text, urgent, category, kind, origin):
   crisislex_t6_offtopic.jsonl        every CrisisLex T6 tweet labelled off-topic
@@ -26,12 +27,14 @@ Outputs (JSON lines with text, urgent, category, kind, origin):
   kaggle_disaster.jsonl              the same, target 1 (mostly news; urgent=false)
   rescue_requests.jsonl              the hand-picked rescue requests named in --rescue-ids
   rescue_requests_2.jsonl .. _4      three later sets chosen blind (bench/data/*_2.txt .. _4)
+  rescue_requests_5.jsonl            a fifth set chosen blind from TREC-IS (needs --trec-is)
   tweeteval_sentiment.jsonl          TweetEval's sentiment test split: ordinary chatter
   tweeteval_emoji.jsonl              10,000 of TweetEval's emoji test split, random.Random(0)
 
 Origins: CrisisLexT6:<event>:<tweet id>, CrisisLexT26:<event>:<tweet id>,
 KaggleNLPDisaster:<row id>, HumAID:<event>:<tweet id>, HarveyLocDesc:<row id>,
-TweetEval:<task>:<line>, CrisisNLP-CF:<event>:<tweet id>, CrisisNLP-Vol:<event>:<tweet id>.
+TweetEval:<task>:<line>, CrisisNLP-CF:<event>:<tweet id>, CrisisNLP-Vol:<event>:<tweet id>,
+TREC-IS:<event>:<tweet id>.
 The ids file has one `origin<TAB>category` per line; `#` starts a comment.
 """
 
@@ -56,6 +59,7 @@ from .tweet_sources import (
     harveyloc,
     humaid,
     kaggle,
+    trec_is,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -65,7 +69,10 @@ IDS = HERE / "data" / "rescue_request_ids.txt"
 # from CrisisNLP's files of other events (the README's "rescue requests chosen blind").
 LATER_IDS = [(HERE / "data" / "rescue_request_ids_2.txt", "rescue_requests_2.jsonl"),
              (HERE / "data" / "rescue_request_ids_3.txt", "rescue_requests_3.jsonl"),
-             (HERE / "data" / "rescue_request_ids_4.txt", "rescue_requests_4.jsonl")]
+             (HERE / "data" / "rescue_request_ids_4.txt", "rescue_requests_4.jsonl"),
+             (HERE / "data" / "rescue_request_ids_5.txt", "rescue_requests_5.jsonl")]
+# The fifth set, chosen the same way, comes from the TREC-IS tweets alone.
+TREC_IS_IDS = "rescue_requests_5.jsonl"
 
 
 
@@ -162,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"CrowdFlower files under {CRISISNLP_CF_DIR}")
     parser.add_argument("--crisisnlp-vol", type=Path, help="a snapshot holding CrisisNLP's "
                         f"volunteer-labelled files under {CRISISNLP_VOL_DIR}")
+    parser.add_argument("--trec-is", type=Path, help="SnowYJ/TREC-IS-2020 snapshot (TREC "
+                        "Incident Streams tweets under data/)")
     parser.add_argument("--rescue-ids", type=Path, default=IDS, help="origin<TAB>category list")
     parser.add_argument("--sample", type=int, default=2000, help="on-topic T6 sample size")
     parser.add_argument("--seed", type=int, default=0, help="seed of the on-topic sample")
@@ -194,9 +203,14 @@ def main(argv: list[str] | None = None) -> int:
         texts.update(crisisnlp_cf(Snapshot(args.crisisnlp_cf)))
     if args.crisisnlp_vol:
         texts.update(crisisnlp_volunteers(Snapshot(args.crisisnlp_vol)))
+    if args.trec_is:
+        texts.update(trec_is(Snapshot(args.trec_is)))
     if texts and args.rescue_ids.is_file():
         build_rescue(texts, read_ids(args.rescue_ids), args.out)
-    for ids, name in LATER_IDS:   # the sets chosen blind in session 13
+    for ids, name in LATER_IDS:   # the sets chosen blind
+        if name == TREC_IS_IDS and not args.trec_is:
+            print(f"no --trec-is: {name} skipped", file=sys.stderr)
+            continue
         if texts and ids.is_file():
             build_rescue(texts, read_ids(ids), args.out, name)
     return 0

@@ -5,7 +5,9 @@ Tweet text is read here and written only outside the repository (public_tweets.p
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ HUMAID_DIR = "data/original"
 HARVEYLOC_FILE = "data/tweetTextAndAnnotation_combined.txt"
 CRISISNLP_CF_DIR = "data/CrisisNLP_labeled_data_crowdflower"
 CRISISNLP_VOL_DIR = "data/CrisisNLP_volunteers_labeled_data"
+TREC_IS_DIR = "data"
 
 csv.field_size_limit(sys.maxsize)
 
@@ -39,14 +42,21 @@ class Snapshot:
 
     def read(self, path: str) -> str:
         """One file as text (undecodable bytes replaced)."""
+        return self.read_bytes(path).decode("utf-8", errors="replace")
+
+    def read_bytes(self, path: str) -> bytes:
+        """One file's bytes (for compressed files)."""
         if self.bare:
-            return self._git("show", f"HEAD:{path}")
-        return (self.root / path).read_bytes().decode("utf-8", errors="replace")
+            return self._git_bytes("show", f"HEAD:{path}")
+        return (self.root / path).read_bytes()
 
     def _git(self, *args: str) -> str:
+        return self._git_bytes(*args).decode("utf-8", errors="replace")
+
+    def _git_bytes(self, *args: str) -> bytes:
         done = subprocess.run(["git", f"--git-dir={self.root}", *args], check=True,
                               capture_output=True)
-        return done.stdout.decode("utf-8", errors="replace")
+        return done.stdout
 
 
 def _event(path: str) -> str:
@@ -150,3 +160,25 @@ def crisisnlp_volunteers(snap: Snapshot) -> Iterator[tuple[str, str]]:
         for row in rows:
             if len(row) >= 10:
                 yield f"CrisisNLP-Vol:{CRISISNLP_EVENTS[key]}:{_tweet_id(row[0])}", row[7]
+
+
+def trec_is(snap: Snapshot) -> Iterator[tuple[str, str]]:
+    """(origin, text) for the TREC Incident Streams 2018-2019 tweets (McCreadie et al.) as
+    SnowYJ/TREC-IS-2020 keeps them: `data/past.<event>.json.gz` and
+    `data/test/trecis2019-A-test.<event>.json.gz`, one JSON tweet a line with `topic` and
+    `allProperties.id` / `allProperties.text`. Files missing from the snapshot are skipped."""
+    for path in snap.paths(TREC_IS_DIR):
+        if not path.endswith(".json.gz"):
+            continue
+        try:
+            raw = gzip.decompress(snap.read_bytes(path))
+        except (OSError, EOFError, subprocess.CalledProcessError):
+            continue  # a large file the snapshot lists but does not hold
+        for line in raw.decode("utf-8", errors="replace").splitlines():
+            if not line.strip():
+                continue
+            tweet = json.loads(line)
+            props = tweet.get("allProperties", {})
+            text = props.get("text") or props.get("content") or ""
+            if text.strip() and props.get("id"):
+                yield f"TREC-IS:{tweet.get('topic', '')}:{props['id']}", text
