@@ -529,10 +529,64 @@ def test_a_missing_person_sought_in_a_disaster_alerts_and_news_of_the_missing_is
         assert verdict(calm).priority is Priority.P4, calm
 
 
+def _priorities(texts: list[str]) -> dict[str, Priority]:
+    """Each post's priority when the model scores it far below review (0.01): what the
+    shipped `raise` entries alone make of it."""
+    quiet = Assessment(0.01, "other", 0.6)
+    return {t: decide(t, quiet, PostContext(lang="en"), RULES, 0.5, 0.035).priority
+            for t in texts}
+
+
+def test_the_poster_trapped_in_a_disaster_alerts_without_an_address() -> None:
+    """Someone trapped, stranded or cut off themselves in a flood, fire or quake alerts
+    with no address; a delayed flight, a joke, a hypothetical or a past story does not."""
+    alerts = _priorities([
+        "trapped north of Ridgeton with nowhere to go. is anyone coming?? #ridgefire",
+        "we're stranded on the first floor, flood water still rising",
+        "we can't get out, smoke all up the stairs"])
+    assert set(alerts.values()) == {Priority.P1}, alerts
+    calm = _priorities([
+        "stranded at the airport, every flight cancelled because of the storm",
+        "stranded on the sofa with no netflix, someone rescue me #floodrelief",
+        "if i ever got trapped under rubble i'd probably take a selfie",
+        "we were trapped for two days in the 2019 flood, never again",
+        "cut off by the flood but we're fine, plenty of tea"])
+    # (A plain "stranded at ..." still reaches review through the entry under it.)
+    assert set(calm.values()) <= {Priority.P3, Priority.P4}, calm
+
+
+def test_a_request_under_a_rescue_tag_alerts() -> None:
+    """A request for help under a rescue tag alerts; a pet, a relief drive or a rescue that
+    is over does not."""
+    alerts = _priorities([
+        "#RescuePH staff and patients at the clinic in need of immediate help",
+        "anyone near San Jose who can rescue this family? #rescueph"])
+    assert set(alerts.values()) == {Priority.P1}, alerts
+    calm = _priorities([
+        "#rescuedog Biscuit needs a home, please help",
+        "#rescueph all 9 rescued from the roof, thank you coastguard, no more help needed",
+        "#rescueph relief drive at the parish hall, need volunteers to pack goods"])
+    assert Priority.P1 not in calm.values(), calm
+
+
+def test_a_missing_person_with_dementia_alerts_wherever_and_whatever_the_score() -> None:
+    """A missing person with dementia is high-risk: officers now, no disaster needed; not
+    advice, awareness or a person found."""
+    alerts = _priorities([
+        "dad has dementia, wandered off an hour ago, last seen by the co-op in a blue coat",
+        "my nan (alzheimer's) is missing from her care home on Mill Lane, please share"])
+    assert set(alerts.values()) == {Priority.P1}, alerts
+    calm = _priorities([
+        "the herbert protocol: fill in the form in case a loved one with dementia goes missing",
+        "dementia awareness walk on sunday, sponsored, we'll be missing you if you can't come",
+        "found safe: the man with dementia missing since last night is back home"])
+    assert set(calm.values()) == {Priority.P4}, calm
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
-    _queued_and_recorded(["#RescuePH my grandma needs rescue, she had a stroke",
+    _queued_and_recorded(["my grandma needs rescue, she had a stroke",
                           "send a boat pls we are 6 here",
                           "trapped in the basement, the stairs are gone"],
                          ["adopted a rescue dog today, meet Biscuit",
