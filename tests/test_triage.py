@@ -579,7 +579,8 @@ def test_a_missing_person_with_dementia_alerts_wherever_and_whatever_the_score()
     calm = _priorities([
         "the herbert protocol: fill in the form in case a loved one with dementia goes missing",
         "dementia awareness walk on sunday, sponsored, we'll be missing you if you can't come",
-        "found safe: the man with dementia missing since last night is back home"])
+        "found safe: the man with dementia missing since last night is back home",
+        "police are appealing for help to find a man, 81, with dementia, missing from Hull"])
     assert set(calm.values()) == {Priority.P4}, calm
 
 
