@@ -503,8 +503,9 @@ def _queued_and_recorded(queued: list[str], recorded: list[str],
 def test_a_missing_person_sought_in_a_disaster_alerts_and_news_of_the_missing_is_queued(
         ) -> None:
     """An appeal for a missing person after a disaster alerts (P2, a missing person) however
-    low the model scores it; news of the missing or a traced person reaches review, never
-    P4; a pet, an item or "missing you" with no person stays where the model put it."""
+    low the model scores it; news of the missing, a traced person or an appeal with no
+    disaster reaches review, never P4; a pet, an item or "missing you" stays where the model
+    put it."""
     quiet = Assessment(0.01, "other", 0.6)
 
     def verdict(text: str) -> Triage:
@@ -523,7 +524,12 @@ def test_a_missing_person_sought_in_a_disaster_alerts_and_news_of_the_missing_is
                  "to report missing persons after the #CoastQuake call the desk on 0300 555 0199"]:
         v = verdict(news)
         assert (v.priority, v.category) == (Priority.P3, Category.MISSING_PERSON), (news, v)
+    for appeal in ["Sue and Glen still missing. Does anybody have information about them?",
+                   "Dan (34) last seen Friday on the ring road, please share"]:
+        v = verdict(appeal)   # no disaster named: not an alert, but never P4
+        assert (v.priority, v.category) == (Priority.P3, Category.MISSING_PERSON), (appeal, v)
     for calm in ["missing our cat Tiger since the flood, orange tabby, pls msg if seen",
+                 "has anyone seen my keys? last seen on the 42 bus, please share",
                  "missing the old days when we all lived on the same street",
                  "my keys went missing after the storm lol"]:
         assert verdict(calm).priority is Priority.P4, calm
