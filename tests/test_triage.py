@@ -562,8 +562,8 @@ def test_the_poster_trapped_in_a_disaster_alerts_without_an_address() -> None:
 
 
 def test_a_request_under_a_rescue_tag_alerts() -> None:
-    """A request for help under a rescue tag alerts; a pet, a relief drive or a rescue that
-    is over does not."""
+    """A request for help under a rescue tag alerts; a pet, a relief drive, a rescue that is
+    over, or a plain #sos or #rescue with no disaster does not."""
     alerts = _priorities([
         "#RescuePH staff and patients at the clinic in need of immediate help",
         "anyone near San Jose who can rescue this family? #rescueph"])
@@ -571,8 +571,13 @@ def test_a_request_under_a_rescue_tag_alerts() -> None:
     calm = _priorities([
         "#rescuedog Biscuit needs a home, please help",
         "#rescueph all 9 rescued from the roof, thank you coastguard, no more help needed",
-        "#rescueph relief drive at the parish hall, need volunteers to pack goods"])
+        "#rescueph relief drive at the parish hall, need volunteers to pack goods",
+        "#sos need help with my maths homework due tomorrow",
+        "#rescue please help, foster needed for 3 puppies this weekend"])
     assert Priority.P1 not in calm.values(), calm
+    # A plain #sos or #rescue in a flood is a request.
+    assert _priorities(["#sos we need help, the flood is in the house and rising"]) == {
+        "#sos we need help, the flood is in the house and rising": Priority.P1}
 
 
 def test_a_missing_person_with_dementia_alerts_wherever_and_whatever_the_score() -> None:
