@@ -528,6 +528,9 @@ def test_a_missing_person_sought_in_a_disaster_alerts_and_news_of_the_missing_is
                    "Dan (34) last seen Friday on the ring road, please share"]:
         v = verdict(appeal)   # no disaster named: not an alert, but never P4
         assert (v.priority, v.category) == (Priority.P3, Category.MISSING_PERSON), (appeal, v)
+    for joke in ["Missing: one sense of humour, last seen before the storm clean-up. please RT",
+                 "looking for my old school friend Sarah, last seen at the flood reunion lol"]:
+        assert verdict(joke).priority is Priority.P3, joke   # a person looks; no alert
     for calm in ["missing our cat Tiger since the flood, orange tabby, pls msg if seen",
                  "has anyone seen my keys? last seen on the 42 bus, please share",
                  "missing the old days when we all lived on the same street",
@@ -556,7 +559,8 @@ def test_the_poster_trapped_in_a_disaster_alerts_without_an_address() -> None:
         "stranded on the sofa with no netflix, someone rescue me #floodrelief",
         "if i ever got trapped under rubble i'd probably take a selfie",
         "we were trapped for two days in the 2019 flood, never again",
-        "cut off by the flood but we're fine, plenty of tea"])
+        "cut off by the flood but we're fine, plenty of tea",
+        "I'm trapped in a fire drill that has lasted 45 minutes"])
     # (A plain "stranded at ..." still reaches review through the entry under it.)
     assert set(calm.values()) <= {Priority.P3, Priority.P4}, calm
 
