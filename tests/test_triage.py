@@ -532,6 +532,7 @@ def test_a_missing_person_sought_in_a_disaster_alerts_and_news_of_the_missing_is
                  "looking for my old school friend Sarah, last seen at the flood reunion lol"]:
         assert verdict(joke).priority is Priority.P3, joke   # a person looks; no alert
     for calm in ["missing our cat Tiger since the flood, orange tabby, pls msg if seen",
+                 "please share! our spaniel bolted at the floodwater, missing since Tuesday",
                  "has anyone seen my keys? last seen on the 42 bus, please share",
                  "missing the old days when we all lived on the same street",
                  "my keys went missing after the storm lol"]:
@@ -589,13 +590,15 @@ def test_a_missing_person_with_dementia_alerts_wherever_and_whatever_the_score()
     advice, awareness or a person found."""
     alerts = _priorities([
         "dad has dementia, wandered off an hour ago, last seen by the co-op in a blue coat",
-        "my nan (alzheimer's) is missing from her care home on Mill Lane, please share"])
+        "my nan (alzheimer's) is missing from her care home on Mill Lane, please share",
+        "dad has dementia, missing since 2pm, if you see him please call 999"])
     assert set(alerts.values()) == {Priority.P1}, alerts
     calm = _priorities([
         "the herbert protocol: fill in the form in case a loved one with dementia goes missing",
         "dementia awareness walk on sunday, sponsored, we'll be missing you if you can't come",
         "found safe: the man with dementia missing since last night is back home",
-        "police are appealing for help to find a man, 81, with dementia, missing from Hull"])
+        "police are appealing for help to find a man, 81, with dementia, missing from Hull",
+        "if my mum (dementia) wandered off in a power cut, how would anyone find her?"])
     assert set(calm.values()) == {Priority.P4}, calm
 
 
