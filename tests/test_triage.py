@@ -500,17 +500,25 @@ def _queued_and_recorded(queued: list[str], recorded: list[str],
     return verdicts
 
 
+def _quiet_verdict(text: str) -> Triage:
+    """The verdict on a post the model scores far below review (0.01): what the shipped
+    `raise` entries alone make of it."""
+    return decide(text, Assessment(0.01, "other", 0.6), PostContext(lang="en"), RULES, 0.5,
+                  0.035)
+
+
+def _priorities(texts: list[str]) -> dict[str, Priority]:
+    """Each post's priority under _quiet_verdict."""
+    return {t: _quiet_verdict(t).priority for t in texts}
+
+
 def test_a_missing_person_sought_in_a_disaster_alerts_and_news_of_the_missing_is_queued(
         ) -> None:
     """An appeal for a missing person after a disaster alerts (P2, a missing person) however
     low the model scores it; news of the missing, a traced person or an appeal with no
     disaster reaches review, never P4; a pet, an item or "missing you" stays where the model
     put it."""
-    quiet = Assessment(0.01, "other", 0.6)
-
-    def verdict(text: str) -> Triage:
-        return decide(text, quiet, PostContext(lang="en"), RULES, 0.5, 0.035)
-
+    verdict = _quiet_verdict
     for appeal in ["Missing: Claire, French, 44 #valleyearthquake",
                    "Tom missing since #CoastQuake please RT",
                    "last seen at the bus station before the flood, any info on my uncle Ravi?",
@@ -537,14 +545,6 @@ def test_a_missing_person_sought_in_a_disaster_alerts_and_news_of_the_missing_is
                  "missing the old days when we all lived on the same street",
                  "my keys went missing after the storm lol"]:
         assert verdict(calm).priority is Priority.P4, calm
-
-
-def _priorities(texts: list[str]) -> dict[str, Priority]:
-    """Each post's priority when the model scores it far below review (0.01): what the
-    shipped `raise` entries alone make of it."""
-    quiet = Assessment(0.01, "other", 0.6)
-    return {t: decide(t, quiet, PostContext(lang="en"), RULES, 0.5, 0.035).priority
-            for t in texts}
 
 
 def test_the_poster_trapped_in_a_disaster_alerts_without_an_address() -> None:
