@@ -602,6 +602,25 @@ def test_a_missing_person_with_dementia_alerts_wherever_and_whatever_the_score()
     assert set(calm.values()) == {Priority.P4}, calm
 
 
+def test_a_lost_pet_goes_to_review_not_to_officers_unless_a_person_or_danger_is_in_it(
+        ) -> None:
+    """However surely the model alerts on it, a lost or found pet is capped at review; a
+    child gone after the dog, or an owner through the ice, still alerts."""
+    sure = Assessment(0.9, "missing_person", 0.9)
+
+    def priority(text: str) -> Priority:
+        return decide(text, sure, PostContext(lang="en"), RULES, 0.5, 0.035).priority
+
+    for pet in ["Missing dog: Bruno, black lab, last seen near the park, please share",
+                "PLS HELP our cat Mochi escaped from the garden at 12 Elm Close, microchipped",
+                "found a shivering chihuahua outside the co-op, she's wrapped in my coat now"]:
+        assert priority(pet) is Priority.P3, pet
+    for danger in ["our dog ran off into the woods and my son (7) went after him, can't find him",
+                   "dog went through the ice on the pond and the owner went in after him",
+                   "im lost on the moor with my dog, its dark and freezing, phone at 5%"]:
+        assert priority(danger) is Priority.P1, danger
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
