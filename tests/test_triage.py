@@ -621,6 +621,25 @@ def test_a_lost_pet_goes_to_review_not_to_officers_unless_a_person_or_danger_is_
         assert priority(danger) is Priority.P1, danger
 
 
+def test_an_emergency_that_is_over_goes_to_review_unless_anything_is_still_happening(
+        ) -> None:
+    """However surely the model alerts on it, "it's over and everyone is fine" is capped at
+    review; "she says she's fine" with stroke signs, someone still inside, or "ok for now"
+    still alerts."""
+    sure = Assessment(0.9, "fire", 0.9)
+
+    def priority(text: str) -> Priority:
+        return decide(text, sure, PostContext(lang="en"), RULES, 0.5, 0.035).priority
+
+    for over in ["fire's out, everyone's safe, thank you to the crews",
+                 "attempted robbery at the jewellers, police caught them, no one hurt"]:
+        assert priority(over) is Priority.P3, over
+    for ongoing in ["they got the kids out but grandad is still inside, everyone else is safe",
+                    "mum's face is droopy on one side and she's slurring. she says she's fine",
+                    "water at the top step, we're ok for now but it's rising"]:
+        assert priority(ongoing) is Priority.P1, ongoing
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
