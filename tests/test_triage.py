@@ -602,14 +602,19 @@ def test_a_missing_person_with_dementia_alerts_wherever_and_whatever_the_score()
     assert set(calm.values()) == {Priority.P4}, calm
 
 
+def _sure_priority(text: str, category: str) -> Priority:
+    """A post's priority when the model alerts on it surely (0.9): what the shipped
+    `downgrade` caps make of it."""
+    return decide(text, Assessment(0.9, category, 0.9), PostContext(lang="en"), RULES, 0.5,
+                  0.035).priority
+
+
 def test_a_lost_pet_goes_to_review_not_to_officers_unless_a_person_or_danger_is_in_it(
         ) -> None:
     """However surely the model alerts on it, a lost or found pet is capped at review; a
     child gone after the dog, or an owner through the ice, still alerts."""
-    sure = Assessment(0.9, "missing_person", 0.9)
-
     def priority(text: str) -> Priority:
-        return decide(text, sure, PostContext(lang="en"), RULES, 0.5, 0.035).priority
+        return _sure_priority(text, "missing_person")
 
     for pet in ["Missing dog: Bruno, black lab, last seen near the park, please share",
                 "PLS HELP our cat Mochi escaped from the garden at 12 Elm Close, microchipped",
@@ -626,10 +631,8 @@ def test_an_emergency_that_is_over_goes_to_review_unless_anything_is_still_happe
     """However surely the model alerts on it, "it's over and everyone is fine" is capped at
     review; "she says she's fine" with stroke signs, someone still inside, or "ok for now"
     still alerts."""
-    sure = Assessment(0.9, "fire", 0.9)
-
     def priority(text: str) -> Priority:
-        return decide(text, sure, PostContext(lang="en"), RULES, 0.5, 0.035).priority
+        return _sure_priority(text, "fire")
 
     for over in ["fire's out, everyone's safe, thank you to the crews",
                  "attempted robbery at the jewellers, police caught them, no one hurt"]:
