@@ -643,6 +643,25 @@ def test_an_emergency_that_is_over_goes_to_review_unless_anything_is_still_happe
         assert priority(ongoing) is Priority.P1, ongoing
 
 
+def test_a_film_a_programme_or_a_game_goes_to_review_unless_it_says_it_is_real() -> None:
+    """However surely the model alerts on it, a scene from a film, a programme, a book or a
+    game is capped at review; a real emergency that names one (a psychotic episode, a
+    child in a Minecraft jumper, "thought it was a film but it's not") still alerts."""
+    def priority(text: str) -> Priority:
+        return _sure_priority(text, "fire")
+
+    for scene in ["the episode where the flat catches fire and they're stuck upstairs, sobbing",
+                  "my minecraft farm is on fire and the villagers are trapped HELP",
+                  "D&D tonight: the bard got stabbed and is bleeding out, someone heal him",
+                  "watching a film where a burglar hides in the loft. never sleeping again"]:
+        assert priority(scene) is Priority.P3, scene
+    for real in ["thought it was a film but it's not, man with a knife in the cinema lobby",
+                 "my brother ran off mid psychotic episode, no shoes, heading for the bridge",
+                 "lost boy, 5, Minecraft hoodie, by the food court, crying for his mum",
+                 "in the middle of the film the man next to me collapsed and isn't breathing"]:
+        assert priority(real) is Priority.P1, real
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
