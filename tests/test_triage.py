@@ -662,6 +662,24 @@ def test_a_film_a_programme_or_a_game_goes_to_review_unless_it_says_it_is_real()
         assert priority(real) is Priority.P1, real
 
 
+def test_a_minor_street_problem_goes_to_review_unless_someone_is_at_it_or_hurt() -> None:
+    """However surely the model alerts on it, a streetlight out, a pothole or a car alarm
+    with nobody near is capped at review; a thief in the car, a fall on the broken slab or
+    a live cable still alerts."""
+    def priority(text: str) -> Priority:
+        return _sure_priority(text, "hazard")
+
+    for minor in ["streetlight out on Mill Lane again, pitch black walking home",
+                  "massive pothole on Station Rd outside the Spar, someone will burst a tyre",
+                  "car alarm going off outside 14 Oak Close for an hour, nobody near it",
+                  "someone keyed my car overnight, whole side scratched"]:
+        assert priority(minor) is Priority.P3, minor
+    for danger in ["car alarm going and two lads are inside it pulling the dash out",
+                   "old man tripped on the loose paving slab, he's fallen and is bleeding",
+                   "streetlight knocked over on Mill Lane and the cable is sparking"]:
+        assert priority(danger) is Priority.P1, danger
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
