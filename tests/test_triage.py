@@ -680,6 +680,21 @@ def test_a_minor_street_problem_goes_to_review_unless_someone_is_at_it_or_hurt()
         assert priority(danger) is Priority.P1, danger
 
 
+def test_advice_goes_to_review_unless_it_says_something_is_happening_now() -> None:
+    """However surely the model alerts on it, advice for some day ("if you're ever trapped
+    ...") is capped at review; a warning about what is happening now still alerts."""
+    def priority(text: str) -> Priority:
+        return _sure_priority(text, "hazard")
+
+    for advice in ["If you're ever caught in a house fire, stay low and shut the doors",
+                   "PSA: never drive through flood water, it only takes a foot to float a car",
+                   "test your smoke alarms this weekend, it takes 10 seconds"]:
+        assert priority(advice) is Priority.P3, advice
+    for now in ["PSA there's a man with a knife on the high street right now, stay away",
+                "if you ever needed to see this: my son is on the bridge and won't come down"]:
+        assert priority(now) is Priority.P1, now
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
