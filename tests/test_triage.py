@@ -635,11 +635,15 @@ def test_an_emergency_that_is_over_goes_to_review_unless_anything_is_still_happe
         return _sure_priority(text, "fire")
 
     for over in ["fire's out, everyone's safe, thank you to the crews",
-                 "attempted robbery at the jewellers, police caught them, no one hurt"]:
+                 "attempted robbery at the jewellers, police caught them, no one hurt",
+                 "UPDATE my son is home, he'd gone to his mates and his phone died. thank you",
+                 "the lady who fainted in the queue is awake and talking, paramedics with her"]:
         assert priority(over) is Priority.P3, over
     for ongoing in ["they got the kids out but grandad is still inside, everyone else is safe",
                     "mum's face is droopy on one side and she's slurring. she says she's fine",
-                    "water at the top step, we're ok for now but it's rising"]:
+                    "water at the top step, we're ok for now but it's rising",
+                    "nobody else is home and someone is coming up the stairs",
+                    "mum's home alone and the smoke is coming under her door"]:
         assert priority(ongoing) is Priority.P1, ongoing
 
 
