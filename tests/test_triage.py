@@ -699,6 +699,20 @@ def test_advice_goes_to_review_unless_it_says_something_is_happening_now() -> No
         assert priority(now) is Priority.P1, now
 
 
+def test_a_call_for_help_disguised_as_an_order_reaches_a_person() -> None:
+    """An order with an address or an urgency ("pizza to 14 Tern Close", "same address as
+    last time, please hurry") reaches review however low the model scores it, filed as
+    violence; an advert or an order with neither stays where the model put it."""
+    verdicts = _queued_and_recorded(
+        ["pizza to 14 Tern Close",
+         "can someone order me a large pepperoni to 22 Gull Lane, can't really talk",
+         "just checking on that order, same address as last time, please hurry"],
+        ["2 large pizzas for £20 tonight, free delivery to 12 Elm Road",
+         "tryna decide between chinese or pizza for tea",
+         "ordered a kebab and it came cold"], "other")
+    assert all(v.category is Category.VIOLENCE for v in verdicts[:3])
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
