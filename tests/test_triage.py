@@ -399,7 +399,8 @@ def test_a_story_that_opens_in_the_past_goes_to_review_not_to_officers() -> None
     low = Assessment(0.9, "self_harm", 0.95)
     for text in ["a year ago tonight i had the pills lined up. today i got a new job",
                  "this time last year i was stood on a bridge. today i ran my first 10k",
-                 "sat on the pier with my goodbye written. 5 years ago. still here"]:
+                 "sat on the pier with my goodbye written. 5 years ago. still here",
+                 "ten years since i tried to end it. still here. please reach out"]:
         verdict = decide(text, low, PostContext(lang="en"), RULES, 0.5, 0.035)
         assert verdict.priority is Priority.P3, (text, verdict)
         assert any(c.startswith("downgrade:") for c in verdict.cues), verdict
@@ -561,7 +562,8 @@ def test_the_poster_trapped_in_a_disaster_alerts_without_an_address() -> None:
         "if i ever got trapped under rubble i'd probably take a selfie",
         "we were trapped for two days in the 2019 flood, never again",
         "cut off by the flood but we're fine, plenty of tea",
-        "I'm trapped in a fire drill that has lasted 45 minutes"])
+        "I'm trapped in a fire drill that has lasted 45 minutes",
+        "what's the plan if the river floods again and we're cut off for a week?"])
     # (A plain "stranded at ..." still reaches review through the entry under it.)
     assert set(calm.values()) <= {Priority.P3, Priority.P4}, calm
 
