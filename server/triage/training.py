@@ -20,8 +20,12 @@ from .neighbours import CATEGORY as NEAR_CATEGORY
 # The review band must catch this share of urgent posts (nothing urgent left at P4) ...
 REVIEW_RECALL = 0.997
 # ... and the alert band this share, unless that would alert on more calm posts than this.
+# The calm share is what holds real off-topic tweets under the issue's 2%: the shipped
+# models have alerted on 3.3-3.5% of the corpus's calm posts out of fold, and session 17's
+# harder urgent posts (winter, coded calls, local place names) pulled the recall-only
+# threshold from 0.536 to 0.507, where CrisisLex T6 off-topic tweets alert at 2.45%.
 ALERT_RECALL = 0.94
-ALERT_MAX_FALSE = 0.065
+ALERT_MAX_FALSE = 0.035
 
 
 def fold_of(ex: Example, k: int) -> int:
