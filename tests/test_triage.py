@@ -715,6 +715,20 @@ def test_a_call_for_help_disguised_as_an_order_reaches_a_person() -> None:
     assert all(v.category is Category.VIOLENCE for v in verdicts[:3])
 
 
+def test_a_request_that_officers_come_alerts_whatever_its_score() -> None:
+    """"send police. no sirens." scores 0.17: the request itself alerts (cue `raise:`); a
+    joke with the same words does not."""
+    for text in ["send police. no sirens.", "send police. flat 6. quick",
+                 "cant talk send police Whinfield"]:
+        verdict = TRIAGER.triage(text)
+        assert verdict.priority is Priority.P1, verdict
+        assert any(c.startswith("raise:send") for c in verdict.cues), verdict
+    assert (verdict.score or 0) < 0.6
+    for text in ["my gran beat me at mario kart, someone send the police lol",
+                 "send the police, this playlist is criminal"]:
+        assert TRIAGER.triage(text).priority not in (Priority.P1, Priority.P2), text
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
