@@ -32,7 +32,7 @@ async def test_ingest_returns_band_score_cues_and_language(api: Api) -> None:
     assert r.status == 201 and r.body["band"] == "alert" and r.body["priority"] == "P1"
     assert 0.5 < r.body["score"] <= 1 and r.body["lang"] == "en"
     assert any(c.startswith("model:") for c in r.body["cues"])
-    calm = await api.post("/v1/reports", post("lovely sunny afternoon in St James's Park", "t2"),
+    calm = await api.post("/v1/reports", post("what a lovely sunny afternoon", "t2"),
                           role="ingest")
     assert calm.body["band"] == "record" and calm.body["priority"] == "P4"
     foreign = await api.post("/v1/reports", post(
