@@ -721,9 +721,9 @@ def test_a_request_that_officers_come_alerts_whatever_its_score() -> None:
     for text in ["send police. no sirens.", "send police. flat 6. quick",
                  "cant talk send police Whinfield"]:
         verdict = TRIAGER.triage(text)
+        assert (verdict.score or 0) < TRIAGER.alert_at, verdict   # the model alone: review
         assert verdict.priority is Priority.P1, verdict
         assert any(c.startswith("raise:send") for c in verdict.cues), verdict
-    assert (verdict.score or 0) < 0.6
     for text in ["my gran beat me at mario kart, someone send the police lol",
                  "send the police, this playlist is criminal"]:
         assert TRIAGER.triage(text).priority not in (Priority.P1, Priority.P2), text
