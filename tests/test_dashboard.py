@@ -147,8 +147,8 @@ async def test_the_review_queue_puts_the_likeliest_cry_for_help_on_top(
     api = await make_api()
     await neighbourhood(api)
     page = await signed_in(browser, api)
-    worrying = await report(api, "smoke coming from the bins on our street, bit like burning "
-                                 "plastic", "q1")
+    worrying = await report(api, "bit of smoke from the bins on our street, smells like "
+                                 "burning plastic", "q1")
     mild = await report(api, "is the road by the station shut? saw police tape", "q2")
     assert worrying["priority"] == mild["priority"] == "P3", (worrying, mild)
     assert worrying["incident_id"] != mild["incident_id"]

@@ -379,7 +379,7 @@ def test_a_post_near_an_urgent_self_harm_post_goes_to_review() -> None:
                          ).thresholds.review_near is None
     with pytest.raises(RulesError, match="review_near"):
         compile_rules({"categories": [], "bands": {"review_near": 2}})
-    shipped = TRIAGER.triage("how many would it take. asking for tonight")
+    shipped = TRIAGER.triage("that's me checked out. don't wait up")   # a quiet goodbye
     assert shipped.priority is Priority.P3 and any(c.startswith("near:self_harm")
                                                   for c in shipped.cues), shipped
     assert TRIAGER.triage("so tired i could sleep for a week").priority is Priority.P4
@@ -718,7 +718,7 @@ def test_a_call_for_help_disguised_as_an_order_reaches_a_person() -> None:
 def test_a_request_that_officers_come_alerts_whatever_its_score() -> None:
     """"send police. no sirens." scores 0.17: the request itself alerts (cue `raise:`); a
     joke with the same words does not."""
-    for text in ["send police. no sirens.", "send police. flat 6. quick",
+    for text in ["send police. no sirens.", "send police quietly. number 9",
                  "cant talk send police Whinfield"]:
         verdict = TRIAGER.triage(text)
         assert (verdict.score or 0) < TRIAGER.alert_at, verdict   # the model alone: review
@@ -764,8 +764,8 @@ def test_an_override_applies_only_with_all_its_patterns_and_without_its_exceptio
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
     assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None
     assert RULES.thresholds.alert_categories.get(Category.SELF_HARM) is not None
-    # Scored under the alert threshold (0.47), filed as self-harm (0.94): the category alerts.
-    quiet = TRIAGER.triage("wrote my letters, left the dog with mum. bridge once it's dark")
+    # Scored under the alert threshold (0.55), filed as self-harm (0.99): the category alerts.
+    quiet = TRIAGER.triage("wrote my letters, left the cat with mum. the bridge once it's dark")
     assert quiet.priority is Priority.P1 and any(c.startswith("kind:self_harm")
                                                 for c in quiet.cues), quiet
     past = TRIAGER.triage("this time last year i was stood on a bridge. today i ran a marathon")
