@@ -128,7 +128,7 @@ def test_held_out_split_keeps_the_figures_the_readme_quotes() -> None:
 
 # Blind sets that fall short of the issue's bars, with the figures they stand at (README,
 # Figures): a regression guard until the bar is met, not a pass.
-SHORT_OF_THE_BARS = {"l": {"urgent_p1": 0.836, "urgent_p4": 2}}
+SHORT_OF_THE_BARS = {"l": {"urgent_p1": 0.845, "urgent_p4": 2}}
 
 
 def test_blind_sets_keep_the_issues_bars() -> None:
