@@ -716,8 +716,9 @@ def test_a_call_for_help_disguised_as_an_order_reaches_a_person() -> None:
 
 
 def test_a_request_that_officers_come_alerts_whatever_its_score() -> None:
-    """"send police. no sirens." scores 0.17: the request itself alerts (cue `raise:`); a
-    joke with the same words does not."""
+    """Short requests that officers come score under the alert threshold ("send police
+    quietly. number 9" 0.18): the request itself alerts (cue `raise:`); a joke with the same
+    words does not."""
     for text in ["send police. no sirens.", "send police quietly. number 9",
                  "cant talk send police Whinfield"]:
         verdict = TRIAGER.triage(text)
@@ -764,7 +765,7 @@ def test_an_override_applies_only_with_all_its_patterns_and_without_its_exceptio
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
     assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None
     assert RULES.thresholds.alert_categories.get(Category.SELF_HARM) is not None
-    # Scored under the alert threshold (0.55), filed as self-harm (0.99): the category alerts.
+    # Scored under the alert threshold (0.55), filed as self-harm (0.98): the category alerts.
     quiet = TRIAGER.triage("wrote my letters, left the cat with mum. the bridge once it's dark")
     assert quiet.priority is Priority.P1 and any(c.startswith("kind:self_harm")
                                                 for c in quiet.cues), quiet
