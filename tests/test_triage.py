@@ -715,6 +715,26 @@ def test_a_call_for_help_disguised_as_an_order_reaches_a_person() -> None:
     assert all(v.category is Category.VIOLENCE for v in verdicts[:3])
 
 
+def test_an_emergency_laughed_off_reaches_a_person() -> None:
+    """Words of danger beside a laugh ("smoke alarm again lol ignoring") reach review
+    however low the model scores them, and never alert on that alone; a laugh without
+    danger, or danger words without a laugh, stay where the model put them."""
+    verdicts = _queued_and_recorded(
+        ["smoke alarm again lol ignoring",
+         "mate still out past the point on his board and can't paddle back in 😂",
+         "nan's gone a funny colour and can't breathe properly haha she's fine"],
+        ["lol my sister ate all the biscuits", "😂😂 this is me every monday",
+         "made a playlist for the drive"], "other")
+    assert all(any(c.startswith("raise:") for c in v.cues) for v in verdicts[:3])
+    # On the shipped model too: the first two were blind set l's posts left at P4.
+    for text in ["smoke alarm again lol ignoring",
+                 "how long can u stay in the sea in april? asking for my mate who's still "
+                 "out past the point on his board and can't paddle back in 😂"]:
+        verdict = TRIAGER.triage(text)
+        assert (verdict.score or 0) < TRIAGER.review_at, verdict   # the model alone: P4
+        assert verdict.priority is Priority.P3, verdict
+
+
 def test_a_request_that_officers_come_alerts_whatever_its_score() -> None:
     """Short requests that officers come score under the alert threshold ("send police
     quietly. number 9" 0.18): the request itself alerts (cue `raise:`); a joke with the same
