@@ -708,11 +708,12 @@ def test_a_call_for_help_disguised_as_an_order_reaches_a_person() -> None:
     verdicts = _queued_and_recorded(
         ["pizza to 14 Tern Close",
          "can someone order me a large pepperoni to 22 Gull Lane, can't really talk",
-         "just checking on that order, same address as last time, please hurry"],
+         "just checking on that order, same address as last time, please hurry",
+         "pizza to Larch Heights 4B", "large pepperoni to flat 9"],
         ["2 large pizzas for £20 tonight, free delivery to 12 Elm Road",
          "tryna decide between chinese or pizza for tea",
-         "ordered a kebab and it came cold"], "other")
-    assert all(v.category is Category.VIOLENCE for v in verdicts[:3])
+         "ordered a kebab and it came cold", "ordered a pizza to my flat lol"], "other")
+    assert all(v.category is Category.VIOLENCE for v in verdicts[:5])
 
 
 def test_an_emergency_laughed_off_reaches_a_person() -> None:
