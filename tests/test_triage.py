@@ -645,7 +645,9 @@ def test_an_emergency_that_is_over_goes_to_review_unless_anything_is_still_happe
                     "mum's face is droopy on one side and she's slurring. she says she's fine",
                     "water at the top step, we're ok for now but it's rising",
                     "nobody else is home and someone is coming up the stairs",
-                    "mum's home alone and the smoke is coming under her door"]:
+                    "mum's home alone and the smoke is coming under her door",
+                    "fell in the slurry tank up to my chest, nobody's home, getting dizzy",
+                    "no one is home, smoke coming from the upstairs window next door"]:
         assert priority(ongoing) is Priority.P1, ongoing
 
 
