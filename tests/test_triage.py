@@ -727,7 +727,8 @@ def test_an_emergency_laughed_off_reaches_a_person() -> None:
          "mate still out past the point on his board and can't paddle back in 😂",
          "nan's gone a funny colour and can't breathe properly haha she's fine"],
         ["lol my sister ate all the biscuits", "😂😂 this is me every monday",
-         "made a playlist for the drive"], "other")
+         "the smoke alarm needs a new battery", "walked the dog along the cliff path"],
+        "other")
     assert all(any(c.startswith("raise:") for c in v.cues) for v in verdicts[:3])
     # On the shipped model too: the first two were blind set l's posts left at P4.
     for text in ["smoke alarm again lol ignoring",
