@@ -754,6 +754,26 @@ def test_a_request_that_officers_come_alerts_whatever_its_score() -> None:
         assert TRIAGER.triage(text).priority not in (Priority.P1, Priority.P2), text
 
 
+def test_a_terse_report_of_a_shooting_or_an_overdose_alerts_whatever_its_score() -> None:
+    """Seven words or fewer naming a serious thing with "now", "go" or a number ("shots
+    fired Shady Rest #22") score under the alert threshold, their other words being places
+    the model never saw: the report itself alerts (cue `raise:`). The same words in a
+    longer post, a joke, a question, a story that is over or a sale do not."""
+    for text in ["shots fired Shady Rest #22", "OD in walmart bathroom NOW",
+                 "mamaw fell, 2781 Copperas Branch", "Not safe. Maesderwen 44. Knife."]:
+        verdict = TRIAGER.triage(text)
+        assert (verdict.score or 0) < TRIAGER.alert_at, verdict   # the model alone: review
+        assert verdict.priority is Priority.P1, verdict
+        assert any(c.startswith("raise:") for c in verdict.cues), verdict
+    for text in ["shots fired at the ref again lol", "OD on chocolate now? maybe",
+                 "my phone fell in the bath, 2019", "KNIFE SALE 40% off now",
+                 "5 years since my overdose. grateful",
+                 "Bank robbery 1983: the untold story https://t.co/P80lXlEXwu"]:
+        verdict = TRIAGER.triage(text)
+        assert not any(c.startswith("raise:") for c in verdict.cues), verdict
+        assert verdict.priority not in (Priority.P1, Priority.P2), verdict
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
