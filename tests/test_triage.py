@@ -766,7 +766,8 @@ def test_a_terse_report_of_a_shooting_or_an_overdose_alerts_whatever_its_score()
         assert verdict.priority is Priority.P1, verdict
         assert any(c.startswith("raise:") for c in verdict.cues), verdict
     for text in ["shots fired at the ref again lol", "OD on chocolate now? maybe",
-                 "my phone fell in the bath, 2019", "KNIFE SALE 40% off now",
+                 "mum fell for it 2 times", "KNIFE SALE 40% off now",
+                 "knife skills class at 7 now booking", "gun salute at 12 today",
                  "5 years since my overdose. grateful",
                  "Bank robbery 1983: the untold story https://t.co/P80lXlEXwu"]:
         verdict = TRIAGER.triage(text)
