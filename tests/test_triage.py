@@ -639,7 +639,9 @@ def test_an_emergency_that_is_over_goes_to_review_unless_anything_is_still_happe
     for over in ["fire's out, everyone's safe, thank you to the crews",
                  "attempted robbery at the jewellers, police caught them, no one hurt",
                  "UPDATE my son is home, he'd gone to his mates and his phone died. thank you",
-                 "the lady who fainted in the queue is awake and talking, paramedics with her"]:
+                 "the lady who fainted in the queue is awake and talking, paramedics with her",
+                 "fight's over, police gone",
+                 "the guy who collapsed outside the shop is sitting up and talking now"]:
         assert priority(over) is Priority.P3, over
     for ongoing in ["they got the kids out but grandad is still inside, everyone else is safe",
                     "mum's face is droopy on one side and she's slurring. she says she's fine",
@@ -647,7 +649,9 @@ def test_an_emergency_that_is_over_goes_to_review_unless_anything_is_still_happe
                     "nobody else is home and someone is coming up the stairs",
                     "mum's home alone and the smoke is coming under her door",
                     "fell in the slurry tank up to my chest, nobody's home, getting dizzy",
-                    "no one is home, smoke coming from the upstairs window next door"]:
+                    "no one is home, smoke coming from the upstairs window next door",
+                    "the fight's over but one lad is still on the floor not moving",
+                    "police have gone and he's back again kicking the door in"]:
         assert priority(ongoing) is Priority.P1, ongoing
 
 
