@@ -737,10 +737,14 @@ def test_an_emergency_laughed_off_reaches_a_person() -> None:
     # On the shipped model too: the first two were blind set l's posts left at P4.
     for text in ["smoke alarm again lol ignoring",
                  "how long can u stay in the sea in april? asking for my mate who's still "
-                 "out past the point on his board and can't paddle back in 😂"]:
+                 "out past the point on his board and can't paddle back in 😂",
+                 # blind set t's one post at P4 (session 20): violence against the poster
+                 "lol bf threw the kettle at me again 😂 anyway does a burn go white like that"]:
         verdict = TRIAGER.triage(text)
         assert (verdict.score or 0) < TRIAGER.review_at, verdict   # the model alone: P4
         assert verdict.priority is Priority.P3, verdict
+    assert not any(c.startswith("raise:")
+                   for c in TRIAGER.triage("Lmao the beginning just threw me off").cues)
 
 
 def test_a_request_that_officers_come_alerts_whatever_its_score() -> None:
