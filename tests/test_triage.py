@@ -741,8 +741,10 @@ def test_an_emergency_laughed_off_reaches_a_person() -> None:
                  # blind set t's one post at P4 (session 20): violence against the poster
                  "lol bf threw the kettle at me again 😂 anyway does a burn go white like that"]:
         verdict = TRIAGER.triage(text)
-        assert (verdict.score or 0) < TRIAGER.review_at, verdict   # the model alone: P4
         assert verdict.priority is Priority.P3, verdict
+        if (verdict.score or 0) < TRIAGER.review_at:   # the model alone: P4
+            assert any(c.startswith("raise:") for c in verdict.cues), verdict
+    assert (TRIAGER.triage("smoke alarm again lol ignoring").score or 0) < TRIAGER.review_at
     assert not any(c.startswith("raise:")
                    for c in TRIAGER.triage("Lmao the beginning just threw me off").cues)
 
@@ -818,8 +820,9 @@ def test_an_override_applies_only_with_all_its_patterns_and_without_its_exceptio
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
     assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None
     assert RULES.thresholds.alert_categories.get(Category.SELF_HARM) is not None
-    # Scored under the alert threshold (0.55), filed as self-harm (0.98): the category alerts.
-    quiet = TRIAGER.triage("wrote my letters, left the cat with mum. the bridge once it's dark")
+    # Scored under the alert threshold (0.50), filed as self-harm (0.97): the category alerts.
+    quiet = TRIAGER.triage("letters written. cat with mum. tonight")
+    assert (quiet.score or 0) < TRIAGER.alert_at, quiet
     assert quiet.priority is Priority.P1 and any(c.startswith("kind:self_harm")
                                                 for c in quiet.cues), quiet
     past = TRIAGER.triage("this time last year i was stood on a bridge. today i ran a marathon")
