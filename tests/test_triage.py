@@ -304,6 +304,23 @@ def test_bad_rules_are_named() -> None:
         compile_rules({"categories": [], "bands": {"alert": 7}})
     with pytest.raises(RulesError, match="raise"):
         compile_rules({"categories": [], "raise": [{"pattern": "(", "floor": "P1"}]})
+    for words in (0, "seven", 2.5, True):
+        with pytest.raises(RulesError, match=r"raise\[0\]\.max_words"):
+            compile_rules({"categories": [],
+                           "raise": [{"pattern": "x", "floor": "P1", "max_words": words}]})
+
+
+def test_a_floor_with_max_words_applies_only_to_posts_that_short() -> None:
+    """`max_words: N`: the entry reads a post of at most N words (a terse report), and a
+    longer post with the same words is left to the model."""
+    rules = compile_rules({"categories": [], "bands": {"alert": 0.999, "review": 0.99},
+                           "raise": [{"pattern": r"\bcode red\b", "floor": "P1",
+                                      "max_words": 4}]})
+    triager = Triager(load_model(), rules)
+    assert triager.triage("code red  at   depot").priority is Priority.P1   # 4 words
+    assert "raise:code red" in triager.triage("code red at depot").cues
+    longer = triager.triage("code red at the depot")                     # 5 words
+    assert not any(c.startswith("raise:") for c in longer.cues), longer
 
 
 def test_a_post_filed_under_a_review_category_goes_to_review_however_low_its_score() -> None:

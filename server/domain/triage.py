@@ -65,16 +65,21 @@ _ALTERNATIONS: dict[tuple[re.Pattern[str], ...], re.Pattern[str]] = {}
 @dataclass(frozen=True)
 class Override:
     """A force's rule: where `pattern` matches, and every one of `also` too, and `unless`
-    does not, cap or floor the priority."""
+    does not, cap or floor the priority; with `max_words`, only in posts that short."""
 
     pattern: re.Pattern[str]
     priority: Priority
     category: Category | None = None
     also: tuple[re.Pattern[str], ...] = ()
     unless: re.Pattern[str] | None = None
+    max_words: int | None = None
 
     def match(self, clean: str) -> re.Match[str] | None:
         """The match of `pattern` in a normalised post, if the rule applies to it."""
+        # Whitespace is collapsed in a normalised post: its words are its spaces plus one,
+        # counted before any pattern runs (every post is tried against every floor).
+        if self.max_words is not None and clean.count(" ") >= self.max_words:
+            return None
         found = self.pattern.search(clean)
         if (found is None or not all(p.search(clean) for p in self.also)
                 or (self.unless is not None and self.unless.search(clean))):

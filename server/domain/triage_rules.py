@@ -33,11 +33,16 @@ def _overrides(raw: Any, key: str, name: str) -> tuple[Override, ...]:
         also = d.get("also") or []
         if isinstance(also, str) or not isinstance(also, list):
             raise RulesError(f"{name}[{i}].also: a list of patterns")
+        max_words = d.get("max_words")
+        if max_words is not None and (isinstance(max_words, bool)
+                                      or not isinstance(max_words, int) or max_words < 1):
+            raise RulesError(f"{name}[{i}].max_words: a whole number of words, at least 1")
         return Override(
             _compile(d["pattern"], f"{name}[{i}]"), Priority(d[key]),
             Category(d["category"]) if d.get("category") else None,
             also=tuple(_compile(p, f"{name}[{i}].also[{j}]") for j, p in enumerate(also)),
-            unless=_compile(d["unless"], f"{name}[{i}].unless") if d.get("unless") else None)
+            unless=_compile(d["unless"], f"{name}[{i}].unless") if d.get("unless") else None,
+            max_words=max_words)
 
     return tuple(one(i, d) for i, d in enumerate(raw or []))
 
