@@ -802,6 +802,17 @@ def test_a_terse_report_of_a_shooting_or_an_overdose_alerts_whatever_its_score()
         assert verdict.priority not in (Priority.P1, Priority.P2), verdict
 
 
+def test_someone_overdue_from_the_hills_reaches_a_person() -> None:
+    """Blind set u's one post at P4 (session 20): a walker who said when he would be back,
+    hours overdue, in calm words the model scores 0.01. Once back, it is left alone."""
+    overdue = TRIAGER.triage("My husband went up the hill at 8 this morning for a 'wee walk', "
+                             "said back for lunch. It's 10pm.")
+    assert (overdue.score or 0) < TRIAGER.review_at, overdue   # the model alone: P4
+    assert overdue.priority is Priority.P3 and overdue.category is Category.MISSING_PERSON
+    back = TRIAGER.triage("dad went out fishing, said back by 6, he came back at 7 lol")
+    assert not any(c.startswith("raise:") for c in back.cues), back
+
+
 def test_a_plain_request_for_rescue_reaches_a_person_whatever_its_score() -> None:
     """A request for rescue with no place ("my grandma needs rescue") is at least review,
     never P4, however low the model scores it; a rescue dog or one that is over is not."""
