@@ -127,9 +127,10 @@ def test_held_out_split_keeps_the_figures_the_readme_quotes() -> None:
 
 
 # Blind sets that fall short of the issue's bars, with the figures they stand at (README,
-# Figures): a regression guard until the bar is met, not a pass. (l and r meet the P1 bar
-# since session 20's terse-report entry, and l's two posts at P4 reach review since session
-# 19's laughed-off entry: each written after reading them, so neither set is blind for it.)
+# Triage, "The blind sets"): a regression guard until the bar is met, not a pass. (l and r
+# meet the P1 bar since session 20's terse-report entry, and l's two posts at P4 reach
+# review since session 19's laughed-off entry: each written after reading them, so neither
+# set is blind for it.)
 SHORT_OF_THE_BARS = {"s": {"urgent_p4": 1}}
 
 
