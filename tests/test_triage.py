@@ -795,6 +795,9 @@ def test_a_terse_report_of_a_shooting_or_an_overdose_alerts_whatever_its_score()
     for text in ["shots fired at the ref again lol", "OD on chocolate now? maybe",
                  "mum fell for it 2 times", "KNIFE SALE 40% off now",
                  "knife skills class at 7 now booking", "gun salute at 12 today",
+                 "shooting at 5 today", "finally got shot of the sofa, 2 hours",
+                 "breaking in my new boots now", "attacked by midges at 9pm",
+                 "£6 a pint, daylight robbery 2 nights running",
                  "5 years since my overdose. grateful",
                  "Bank robbery 1983: the untold story https://t.co/P80lXlEXwu"]:
         verdict = TRIAGER.triage(text)
