@@ -787,7 +787,8 @@ def test_a_terse_report_of_a_shooting_or_an_overdose_alerts_whatever_its_score()
     the model never saw: the report itself alerts (cue `raise:`). The same words in a
     longer post, a joke, a question, a story that is over or a sale do not."""
     for text in ["shots fired Shady Rest #22", "OD in walmart bathroom NOW",
-                 "mamaw fell, 2781 Copperas Branch", "Not safe. Maesderwen 44. Knife."]:
+                 "mamaw fell, 2781 Copperas Branch", "Not safe. Maesderwen 44. Knife.",
+                 "hiding. shots fired. Sunburn Saloon."]:
         verdict = TRIAGER.triage(text)
         assert (verdict.score or 0) < TRIAGER.alert_at, verdict   # the model alone: review
         assert verdict.priority is Priority.P1, verdict
