@@ -59,3 +59,29 @@ def test_the_language_check_is_measured_on_lingua_style_test_data(tmp_path: Path
     assert lines[0].startswith("sentences: 0 of 1 in other languages read as English"), lines
     assert "English not read as English: 0 of 1" in lines[0]
     assert lines[1].startswith("word-pairs: "), lines
+
+
+def test_the_triage_scoreboard_reads_every_set_it_is_given(tmp_path: Path) -> None:
+    """`bench.triage_scoreboard`: the held-out split, each blind set and the tweet sets
+    present under --evaldata, one row each (a missing tweet set is skipped, not fatal)."""
+    evaldata = tmp_path / "evaldata"
+    evaldata.mkdir()
+    (evaldata / "rescue_requests.jsonl").write_text(
+        json.dumps({"text": "trapped on the roof with my kids at 12 Elm St, water rising",
+                    "urgent": True}) + "\n")
+    (evaldata / "tweeteval_sentiment.jsonl").write_text(
+        json.dumps({"text": "great match last night", "urgent": False}) + "\n")
+    verdicts = tmp_path / "verdicts.jsonl"
+    done = subprocess.run([sys.executable, "-m", "bench.triage_scoreboard", "--evaldata",
+                           str(evaldata), "--verdicts", str(verdicts)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    names = [line.split("  ")[0] for line in done.stdout.splitlines()[1:]]
+    blind = sorted(p.stem for p in (ROOT / "corpus" / "blind").glob("*.jsonl"))
+    assert names == ["held-out", *[f"blind {b}" for b in blind], "rescue_requests",
+                     "tweeteval_sentiment", "all blind sets"]
+    assert "skipped crisislex_t6_offtopic" in done.stderr
+    rescue = next(line for line in done.stdout.splitlines() if line.startswith("rescue_"))
+    assert rescue.split()[1:5] == ["1", "100.0", "100.0", "0"]   # alerted, as P1
+    rows = [json.loads(line) for line in verdicts.read_text().splitlines()]
+    assert {r["set"] for r in rows} >= {"held-out", "rescue_requests", "tweeteval_sentiment"}
