@@ -145,7 +145,9 @@ class Worker:
 
     async def push(self, payload: dict[str, Any]) -> None:
         scope = await self.page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
-        async with asyncio.timeout(5):
+        # 30 s, not 5: on a loaded machine (CI beside other jobs) the registration event
+        # once took longer than 5 s to arrive; a slow event is not a failure of the app.
+        async with asyncio.timeout(30):
             while scope not in self.registrations:   # the event comes after enable
                 self.updated.clear()
                 await self.updated.wait()
