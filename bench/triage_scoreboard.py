@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.domain.records import Priority
 from server.rules import load_triage_rules
 from server.triage import corpus
+from server.triage.evaluate import Judged, judge, summary
 from server.triage.triager import SHIPPED_MODEL, Triager, load_model
 
 from .common import ROOT
@@ -29,12 +29,12 @@ CORPUS = ROOT / "corpus"
 TWEETS = ("rescue_requests", "rescue_requests_2", "rescue_requests_3", "rescue_requests_4",
           "rescue_requests_5", "crisislex_t6_offtopic", "kaggle_not_disaster",
           "tweeteval_sentiment")
-ALERT = (Priority.P1, Priority.P2)
 
 
 @dataclass(frozen=True)
 class Row:
-    """One set's figures (None where the set has no posts of that kind)."""
+    """One set's figures, as `triage eval` computes them (None where the set has no posts
+    of that kind)."""
 
     name: str
     urgent: int
@@ -46,18 +46,16 @@ class Row:
     calm_seen: float | None   # at review or above
 
 
-def _pct(part: int, whole: int) -> float | None:
-    return 100.0 * part / whole if whole else None
+def figures(name: str, judged: Sequence[Judged]) -> Row:
+    s = summary(judged)
+    urgent, calm = s["urgent"], s["calm"]
 
+    def pct(share: float, n: int) -> float | None:
+        return 100.0 * share if n else None
 
-def figures(name: str, verdicts: Sequence[tuple[corpus.Example, Priority]]) -> Row:
-    urgent = [p for e, p in verdicts if e.urgent]
-    calm = [p for e, p in verdicts if not e.urgent]
-    return Row(name, len(urgent), _pct(sum(p is Priority.P1 for p in urgent), len(urgent)),
-               _pct(sum(p in ALERT for p in urgent), len(urgent)),
-               sum(p is Priority.P4 for p in urgent), len(calm),
-               _pct(sum(p in ALERT for p in calm), len(calm)),
-               _pct(sum(p is not Priority.P4 for p in calm), len(calm)))
+    return Row(name, urgent, pct(s["urgent_p1"], urgent), pct(s["urgent_alert"], urgent),
+               s["urgent_p4"], calm, pct(s["calm_alert"], calm),
+               pct(s["calm_alert"] + s["calm_review"], calm))
 
 
 def sets(evaldata: Path) -> dict[str, list[corpus.Example]]:
@@ -76,7 +74,7 @@ def sets(evaldata: Path) -> dict[str, list[corpus.Example]]:
 
 
 def _cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    return "-" if value is None else f"{value:.2f}"
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -97,22 +95,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     triager = Triager(load_model(args.model), load_triage_rules(args.rules))
     rows: list[Row] = []
-    blind: list[tuple[corpus.Example, Priority]] = []
+    blind: list[Judged] = []
     out = args.verdicts.open("w") if args.verdicts else None
     try:
         for name, examples in sets(args.evaldata).items():
-            judged = []
-            for example in examples:
-                verdict = triager.triage(example.text)
-                judged.append((example, verdict.priority))
-                if out is not None:
-                    out.write(json.dumps({"set": name, "text": example.text,
-                                          "urgent": example.urgent, "kind": example.kind,
-                                          "priority": verdict.priority.value,
-                                          "score": verdict.score}) + "\n")
+            judged = judge(triager, examples)
             rows.append(figures(name, judged))
             if name.startswith("blind "):
                 blind += judged
+            for j in judged:
+                if out is None:
+                    break
+                out.write(json.dumps({"set": name, "text": j.example.text,
+                                      "urgent": j.example.urgent, "kind": j.example.kind,
+                                      "priority": j.verdict.priority.value,
+                                      "score": j.verdict.score}) + "\n")
     finally:
         if out is not None:
             out.close()

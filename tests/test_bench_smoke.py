@@ -82,6 +82,6 @@ def test_the_triage_scoreboard_reads_every_set_it_is_given(tmp_path: Path) -> No
                      "tweeteval_sentiment", "all blind sets"]
     assert "skipped crisislex_t6_offtopic" in done.stderr
     rescue = next(line for line in done.stdout.splitlines() if line.startswith("rescue_"))
-    assert rescue.split()[1:5] == ["1", "100.0", "100.0", "0"]   # alerted, as P1
+    assert rescue.split()[1:5] == ["1", "100.00", "100.00", "0"]   # alerted, as P1
     rows = [json.loads(line) for line in verdicts.read_text().splitlines()]
     assert {r["set"] for r in rows} >= {"held-out", "rescue_requests", "tweeteval_sentiment"}
