@@ -11,7 +11,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
+from .prefilter import Prefilter
 from .records import Band, Category, Priority, Triage
 
 
@@ -144,6 +146,24 @@ class TriageRules:
     languages: tuple[str, ...] = ("en",)
     alert_priority: Mapping[Category, Priority] = field(default_factory=dict)
 
+    @cached_property
+    def floor_filter(self) -> Prefilter:
+        """Which `raise` rules may match a post: every post meets every one of them."""
+        return Prefilter([f.pattern for f in self.floors])
+
+    @cached_property
+    def downgrade_filter(self) -> Prefilter:
+        """Which `downgrade` rules may match a post."""
+        return Prefilter([o.pattern for o in self.downgrade])
+
+
+def _matching(overrides: tuple[Override, ...], prefilter: Prefilter, clean: str
+              ) -> list[tuple[Override, re.Match[str]]]:
+    """The rules that apply to a normalised post, in file order, with their matches
+    (only those the prefilter names are run: the others cannot match)."""
+    run = prefilter.candidates(clean)
+    return [(o, m) for i, o in enumerate(overrides) if i in run and (m := o.match(clean))]
+
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
@@ -242,7 +262,7 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
     """The priority, category and cues of one post. `model` is None when the post is in a
     language the model does not read: such a post goes to review, never below."""
     clean = normalise(text)
-    floors = [(f, m) for f in rules.floors if (m := f.match(clean))]
+    floors = _matching(rules.floors, rules.floor_filter, clean)
     kind_at = rules.thresholds.review_categories
     kind = None if model is None or not kind_at else _filed_under(model, kind_at)
     kind_review = kind is not None
@@ -294,8 +314,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
             # Category right on alerting urgent posts rose on every blind set (README).
             category = Category(max((p, c) for c, p in model.probs.items()
                                     if c != Category.OTHER.value)[1])
-    for cap, cue in [(o.priority, f"downgrade:{m.group(0)}") for o in rules.downgrade
-                     if (m := o.match(clean))]:
+    for cap, cue in [(o.priority, f"downgrade:{m.group(0)}")
+                     for o, m in _matching(rules.downgrade, rules.downgrade_filter, clean)]:
         if priority.higher_than(cap):
             priority = cap
             cues.append(cue)
