@@ -1,12 +1,14 @@
 """Which of many regular expressions can match a text, found in one pass over it.
 
 Every post is tried against every `raise` rule, since a cry for help must never miss one,
-and at 1-8 us a pattern that was a fifth of triage's time (`make bench`). Most patterns
-can only match where one of a set of literal strings starts ("shots fired", "smoke
-alarm", "trapped"): an Aho-Corasick automaton of those strings finds the few patterns
-worth running in one pass over the post, and only those run. A pattern whose matches
-cannot be pinned to such strings is always run: the filter only ever skips a pattern
-that cannot match (tests/test_prefilter.py checks this against every post of the corpus).
+and at 1-8 us a pattern that was a fifth of triage's time (`make bench`); every post that
+alerts is then read by the category, urgency and chatter rules (~65 us). Most patterns can
+only match where one of a set of literal strings starts ("shots fired", "smoke alarm",
+"trapped"): an Aho-Corasick automaton of those strings finds the few patterns worth
+running in one pass over the post, and only those run. A pattern whose matches cannot be
+pinned to such strings is always run: the filter only ever skips a pattern that cannot
+match (tests/test_prefilter.py checks this against every post of the corpus and random
+patterns).
 
 The strings are read from the pattern's parse tree (the standard library's own parser),
 so a force's rules file needs nothing extra.
@@ -58,14 +60,14 @@ def _extend(items: list[tuple[Any, Any]], starts: _Starts) -> tuple[_Starts, boo
         branches, whole = _branches(op, arg)
         if branches is None:
             return starts, False
-        grown: set[str] = set()
+        ends: set[str] = set()
         for branch in branches:
-            ends, read = _extend(branch, frozenset({""}))
+            branch_ends, read = _extend(branch, frozenset({""}))
             whole = whole and read
-            grown.update(s + e for s in starts for e in ends)
-        if len(grown) > MAX_NEEDLES:
+            ends |= branch_ends
+        if len(starts) * len(ends) > MAX_NEEDLES:   # checked before the strings are made
             return starts, False
-        starts = frozenset(grown)
+        starts = frozenset(s + e for s in starts for e in ends)
         if not whole:
             return starts, False
     return starts, True
@@ -88,9 +90,28 @@ def _branches(op: Any, arg: Any) -> tuple[list[list[tuple[Any, Any]]] | None, bo
         if low >= 1:                        # x+, x{2,}: x at least once, then more
             return [list(body)], False
         return None, False
-    if op is _OPS.IN and len(arg) <= MAX_CLASS and all(o is _OPS.LITERAL for o, _ in arg):
-        return [[(_OPS.LITERAL, a)] for _, a in arg], True
+    if op is _OPS.IN:
+        chars = _class_chars(arg)
+        if chars is not None:
+            return [[(_OPS.LITERAL, c)] for c in chars], True
     return None, False
+
+
+def _class_chars(members: list[tuple[Any, Any]]) -> list[int] | None:
+    """The characters of a class made of single characters and ranges ("[.!]", "[1-9]"),
+    if there are at most MAX_CLASS; None for a negated class, a category (\\w) or more."""
+    chars: list[int] = []
+    for op, arg in members:
+        if op is _OPS.LITERAL:
+            chars.append(arg)
+        elif op is _OPS.RANGE:
+            low, high = arg
+            chars.extend(range(low, high + 1))
+        else:
+            return None
+        if len(chars) > MAX_CLASS:
+            return None
+    return chars
 
 
 class Prefilter:
