@@ -376,6 +376,41 @@ def test_a_post_in_the_review_band_filed_under_an_alert_category_alerts() -> Non
         compile_rules({"categories": [], "bands": {"alert_categories": {"self_harm": 1.5}}})
 
 
+def test_a_terse_post_a_category_rule_names_alerts_from_under_the_alert_threshold() -> None:
+    """`bands.terse`: "i been shot" has too few words for the model to be sure of; a short
+    post in the review band from `from` alerts when a rule of a listed category names what
+    happened, and not when the rule's category is left out, the post is longer or the score
+    lower."""
+    rules = compile_rules({
+        "categories": [{"category": "violence", "priority": "P1", "patterns": [r"\bshot\b"]},
+                       {"category": "fire", "priority": "P1", "patterns": [r"\bon fire\b"]}],
+        "bands": {"terse": {"max_words": 4, "from": 0.4, "categories": ["violence"]}}})
+    ctx = PostContext(lang="en")
+
+    def verdict(text: str, score: float, with_rules: TriageRules = rules) -> Triage:
+        return decide(text, Assessment(score, "other", 0.5), ctx, with_rules, 0.57, 0.04)
+
+    shot = verdict("i been  shot", 0.44)
+    assert (shot.priority, shot.category) == (Priority.P1, Category.VIOLENCE)
+    assert "terse" in shot.cues and "violence:shot" in shot.cues
+    assert verdict("i been shot. help", 0.44).priority is Priority.P1    # 4 words
+    assert verdict("i think i been shot", 0.44).priority is Priority.P3  # 5
+    assert verdict("i been shot", 0.39).priority is Priority.P3
+    assert verdict("inbox is on fire", 0.5).priority is Priority.P3   # fire is not listed
+    plain = compile_rules({"categories": [{"category": "violence", "priority": "P1",
+                                           "patterns": [r"\bshot\b"]}]})
+    assert verdict("i been shot", 0.44, plain).priority is Priority.P3
+    # The shipped rules list violence too.
+    assert decide("i been shot", Assessment(0.44, "other", 0.5), ctx, RULES, 0.57,
+                  0.04).priority is Priority.P1
+    for bad in ({"max_words": 0, "from": 0.4, "categories": ["violence"]},
+                {"max_words": 5, "from": 1.5, "categories": ["violence"]},
+                {"max_words": 5, "from": 0.4, "categories": []},
+                {"max_words": 5, "from": 0.4, "categories": ["aliens"]}, "seven"):
+        with pytest.raises(RulesError, match=r"bands\.terse"):
+            compile_rules({"categories": [], "bands": {"terse": bad}})
+
+
 def test_a_post_near_an_urgent_self_harm_post_goes_to_review() -> None:
     """`bands.review_near`: below the review band, a post whose embedding comes this close to
     one of the corpus's urgent self-harm posts is queued, with its cosine as the concern."""
@@ -786,10 +821,13 @@ def test_a_terse_report_of_a_shooting_or_an_overdose_alerts_whatever_its_score()
     fired Shady Rest #22") score under the alert threshold, their other words being places
     the model never saw: the report itself alerts (cue `raise:`). The same words in a
     longer post, a joke, a question, a story that is over or a sale do not."""
+    # bands.terse off: it alerts on some of these too (the rule names a shooting).
+    no_terse = replace(RULES, thresholds=replace(RULES.thresholds, terse_words=None))
+    triager = Triager(TRIAGER.model, no_terse)
     for text in ["shots fired Shady Rest #22", "OD in walmart bathroom NOW",
                  "mamaw fell, 2781 Copperas Branch", "Not safe. Maesderwen 44. Knife.",
                  "hiding. shots fired. Sunburn Saloon."]:
-        verdict = TRIAGER.triage(text)
+        verdict = triager.triage(text)
         assert (verdict.score or 0) < TRIAGER.alert_at, verdict   # the model alone: review
         assert verdict.priority is Priority.P1, verdict
         assert any(c.startswith("raise:") for c in verdict.cues), verdict

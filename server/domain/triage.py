@@ -111,6 +111,12 @@ class Thresholds:
     # only when its category head gives the post at least review_near_from of self-harm.
     review_near: float | None = None
     review_near_from: float = 0.03
+    # A post of at most terse_words words that the model puts in review from terse_from
+    # alerts when a category rule of one of terse_categories names what happened: "i been
+    # shot" and "heart attack on the train" have few words for the model to be sure of.
+    terse_words: int | None = None
+    terse_from: float = 0.4
+    terse_categories: frozenset[Category] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -270,6 +276,17 @@ def _filed_under(model: Assessment, kind_at: Mapping[Category, float]
     return None
 
 
+def _terse(clean: str, model: Assessment | None, rules: TriageRules) -> RuleHits | None:
+    """The rule hits of a short post in the review band that a terse-alert category's rule
+    names (bands.terse), or None."""
+    th = rules.thresholds
+    if (model is None or th.terse_words is None or model.score < th.terse_from
+            or clean.count(" ") >= th.terse_words):   # words: its spaces plus one
+        return None
+    hits = _match(clean, rules)
+    return hits if any(r.category in th.terse_categories for r in hits.categories) else None
+
+
 def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageRules,
            alert_at: float, review_at: float) -> Triage:
     """The priority, category and cues of one post. `model` is None when the post is in a
@@ -299,9 +316,14 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
         alert_kind = _filed_under(model, rules.thresholds.alert_categories)
         band = Band.REVIEW if alert_kind is None else Band.ALERT
     # The category rules are the slowest step; a post the model queues for review stays P3
-    # whatever they say, so it is described by the model alone (a third of ordinary chatter
-    # lands there; skipping them took `make bench` from ~4,000 to ~5,400 posts/s).
-    hits = _match(clean, rules) if band is Band.ALERT or model is None else _NO_HITS
+    # whatever they say (but for a terse one), so it is described by the model alone (a
+    # third of ordinary chatter lands there; skipping them took `make bench` from ~4,000 to
+    # ~5,400 posts/s).
+    terse = _terse(clean, model, rules) if band is Band.REVIEW and alert_kind is None else None
+    if terse is not None:
+        band, hits = Band.ALERT, terse
+    else:
+        hits = _match(clean, rules) if band is Band.ALERT or model is None else _NO_HITS
     category = _category(hits, model)
     cues = list(hits.cues)
     if model is None:
@@ -313,6 +335,8 @@ def decide(text: str, model: Assessment | None, ctx: PostContext, rules: TriageR
                 cues.append(f"kind:{filed[0]} {filed[1]:.2f}")
         if near is not None:
             cues.append(f"near:self_harm {near:.2f}")
+        if terse is not None:
+            cues.append("terse")
     priority = band.priority
     if band is Band.ALERT:
         # Someone needs help now: P1, unless the category is one the force ranks P2 (a

@@ -81,6 +81,27 @@ def _category_probabilities(raw: Any, name: str) -> dict[Category, float]:
     return found
 
 
+def _terse(raw: Any) -> tuple[int | None, float, frozenset[Category]]:
+    """bands.terse: {max_words, from, categories}, or none (never)."""
+    if raw is None or raw == "none":
+        return None, 0.4, frozenset()
+    if not isinstance(raw, Mapping):
+        raise RulesError("bands.terse: max_words, from and categories, or none")
+    words = raw.get("max_words")
+    if isinstance(words, bool) or not isinstance(words, int) or words < 1:
+        raise RulesError("bands.terse.max_words: a whole number of words, at least 1")
+    start = _threshold(raw.get("from"), "terse.from")
+    if start is None:
+        raise RulesError("bands.terse.from: a score between 0 and 1")
+    names = raw.get("categories")
+    if not isinstance(names, list) or not names:
+        raise RulesError("bands.terse.categories: a list of categories")
+    try:
+        return words, start, frozenset(Category(c) for c in names)
+    except ValueError:
+        raise RulesError(f"bands.terse.categories: unknown category in {names!r}") from None
+
+
 def _context(raw: Mapping[str, Any]) -> ContextRules:
     def cap(name: str, default: Priority | None) -> Priority | None:
         value = raw.get(name, default.value if default else None)
@@ -128,7 +149,8 @@ def compile_rules(data: Mapping[str, Any]) -> TriageRules:
                                            "alert_categories_from") or 0.0,
                                 _near(bands.get("review_near")),
                                 _threshold(bands.get("review_near_from", 0.03),
-                                           "review_near_from") or 0.0)
+                                           "review_near_from") or 0.0,
+                                *_terse(bands.get("terse")))
         rules = TriageRules(
             chatter=tuple(_compile(p, f"chatter[{i}]")
                           for i, p in enumerate(data.get("chatter", []))),
