@@ -411,6 +411,24 @@ def test_a_terse_post_a_category_rule_names_alerts_from_under_the_alert_threshol
             compile_rules({"categories": [], "bands": {"terse": bad}})
 
 
+def test_a_pet_handed_over_or_provided_for_reaches_a_person() -> None:
+    """The shipped pet entry: putting a pet's care in order is a warning sign of suicide
+    (blind set x's one post at P4); a pet minded over a holiday or a weekend is not."""
+    for text in ["made sure the dog has food for a week. it's fine. everything's fine.",
+                 "left the cat with jess. thanks for everything"]:
+        verdict = TRIAGER.triage(text)
+        assert verdict.priority in (Priority.P1, Priority.P2, Priority.P3), verdict
+    quiet = decide("made sure the dog has food for a week. it's fine.",
+                   Assessment(0.002, "other", 0.9), PostContext(lang="en"), RULES, 0.57, 0.04)
+    assert (quiet.priority, quiet.category) == (Priority.P3, Category.SELF_HARM)
+    assert "raise:made sure the dog has" in quiet.cues
+    for text in ["left the dogs with my sister for the weekend, off to Liverpool for the gig!!",
+                 "gave the dog to my mum while we're away in Spain"]:
+        away = decide(text, Assessment(0.002, "other", 0.9), PostContext(lang="en"), RULES,
+                      0.57, 0.04)
+        assert away.priority is Priority.P4, away
+
+
 def test_a_post_near_an_urgent_self_harm_post_goes_to_review() -> None:
     """`bands.review_near`: below the review band, a post whose embedding comes this close to
     one of the corpus's urgent self-harm posts is queued, with its cosine as the concern."""
