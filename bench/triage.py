@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from server.domain.triage import match_rules
+from server.domain.rulebook import match_rules
 from server.rules import load_triage_rules
 from server.triage import corpus, language
 from server.triage.triager import Triager, load_model

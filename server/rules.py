@@ -8,7 +8,7 @@ import yaml
 
 from . import yamlio
 from .domain.escalation import DEFAULT_POLICY, Policy, PolicyError, parse_policy
-from .domain.triage import RulesError, TriageRules
+from .domain.rulebook import RulesError, TriageRules
 from .domain.triage_rules import compile_rules
 from .settings import Settings, SettingsError
 from .triage.triager import SHIPPED_MODEL, ModelError, Triager, load_model

@@ -9,7 +9,8 @@ import pytest
 
 from server.domain.follow_up import FollowUps
 from server.domain.records import Category, Priority, Triage
-from server.domain.triage import Assessment, PostContext, RulesError, decide
+from server.domain.rulebook import RulesError
+from server.domain.triage import Assessment, PostContext, decide
 from server.domain.triage_rules import compile_rules
 from server.rules import load_triage_rules
 

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.prefilter import NEEDLE_CHARS, Prefilter, literal_starts
-from server.domain.triage import _alternation, match_rules, normalise
+from server.domain.rulebook import alternation, match_rules, normalise
 from server.rules import load_triage_rules
 from server.triage import corpus
 
@@ -90,8 +90,8 @@ def test_a_pattern_that_matches_is_never_skipped(pattern: str, texts: list[str])
 def test_every_shipped_rule_runs_on_every_corpus_post_it_matches() -> None:
     rules = load_triage_rules(None)
     posts = [normalise(e.text) for e in corpus.load(corpus.corpus_files(ROOT / "corpus"))]
-    words = [_alternation(rules.chatter), _alternation(rules.urgency),
-             *[_alternation(r.patterns) for r in rules.categories]]
+    words = [alternation(rules.chatter), alternation(rules.urgency),
+             *[alternation(r.patterns) for r in rules.categories]]
     checked = 0
     for patterns, prefilter in (([f.pattern for f in rules.floors], rules.floor_filter),
                                 ([o.pattern for o in rules.downgrade], rules.downgrade_filter),

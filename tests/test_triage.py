@@ -9,14 +9,8 @@ from datetime import timedelta
 import pytest
 
 from server.domain.records import Band, Category, Priority, Triage
-from server.domain.triage import (
-    Assessment,
-    PostContext,
-    RulesError,
-    TriageRules,
-    decide,
-    normalise,
-)
+from server.domain.rulebook import RulesError, TriageRules, normalise
+from server.domain.triage import Assessment, PostContext, decide
 from server.domain.triage_rules import compile_rules
 from server.rules import load_triage_rules
 from server.triage.language import detect

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from .records import Category, Priority
-from .triage import (
+from .rulebook import (
     CategoryRule,
     ContextRules,
     Override,

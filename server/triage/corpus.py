@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.records import Category
-from ..domain.triage import normalise
+from ..domain.rulebook import normalise
 
 # One post in HOLDOUT_EVERY is held out: training never reads it.
 HOLDOUT_EVERY = 5

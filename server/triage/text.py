@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..domain.triage import normalise
+from ..domain.rulebook import normalise
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")

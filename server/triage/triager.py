@@ -10,7 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..domain.records import Triage
-from ..domain.triage import PostContext, TriageRules, decide, match_rules
+from ..domain.rulebook import TriageRules, match_rules
+from ..domain.triage import PostContext, decide
 from . import language
 from .language import detect
 from .model import TriageModel
