@@ -715,7 +715,10 @@ def test_an_emergency_that_is_over_goes_to_review_unless_anything_is_still_happe
                     "fell in the slurry tank up to my chest, nobody's home, getting dizzy",
                     "no one is home, smoke coming from the upstairs window next door",
                     "the fight's over but one lad is still on the floor not moving",
-                    "police have gone and he's back again kicking the door in"]:
+                    "police have gone and he's back again kicking the door in",
+                    # asked, not told (blind set y, session 21)
+                    "my uncle's been in the sun since 10am, now he's just sitting against the "
+                    "wall not talking, he's fine right"]:
         assert priority(ongoing) is Priority.P1, ongoing
 
 
