@@ -130,8 +130,9 @@ def test_held_out_split_keeps_the_figures_the_readme_quotes() -> None:
 # Triage, "The blind sets"): a regression guard until the bar is met, not a pass. (l and r
 # meet the P1 bar since session 20's terse-report entry, and l's two posts at P4 reach
 # review since session 19's laughed-off entry: each written after reading them, so neither
-# set is blind for it. x's one post at P4 reaches review since session 21's pet entry.)
-SHORT_OF_THE_BARS = {"s": {"urgent_p4": 1}, "v": {"urgent_p1": 0.845}, "w": {"urgent_p4": 1}}
+# set is blind for it. x's one post at P4 reaches review since session 21's pet entry, and
+# v meets the P1 bar since session 21's category patterns for terse reports.)
+SHORT_OF_THE_BARS = {"s": {"urgent_p4": 1}, "w": {"urgent_p4": 1}}
 
 
 def test_blind_sets_keep_the_issues_bars() -> None:
