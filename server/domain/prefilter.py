@@ -29,7 +29,7 @@ _PARSER: Any = importlib.import_module("re._parser")
 _OPS: Any = importlib.import_module("re._constants")
 
 NEEDLE_CHARS = 12    # a literal start this long is rare in a post (at 5, floors ran 5x as often)
-MAX_NEEDLES = 2000   # per pattern; a pattern with more starts than this is always run
+MAX_NEEDLES = 2000   # per pattern: an item that would make more is not read (starts stay short)
 MAX_CLASS = 16       # a character class of at most this many single characters is expanded
 
 _Starts = frozenset[str]
