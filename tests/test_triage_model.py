@@ -132,7 +132,7 @@ def test_held_out_split_keeps_the_figures_the_readme_quotes() -> None:
 # review since session 19's laughed-off entry: each written after reading them, so neither
 # set is blind for it. x's one post at P4 reaches review since session 21's pet entry, and
 # v meets the P1 bar since session 21's category patterns for terse reports.)
-SHORT_OF_THE_BARS = {"s": {"urgent_p4": 1}, "w": {"urgent_p4": 1}}
+SHORT_OF_THE_BARS = {"s": {"urgent_p4": 1}, "w": {"urgent_p4": 1}, "aa": {"urgent_p4": 2}}
 
 
 def test_blind_sets_keep_the_issues_bars() -> None:
