@@ -916,8 +916,8 @@ def test_an_override_applies_only_with_all_its_patterns_and_without_its_exceptio
 def test_the_shipped_rules_queue_posts_filed_as_self_harm() -> None:
     assert RULES.thresholds.review_categories.get(Category.SELF_HARM) is not None
     assert RULES.thresholds.alert_categories.get(Category.SELF_HARM) is not None
-    # Scored under the alert threshold (0.50), filed as self-harm (0.97): the category alerts.
-    quiet = TRIAGER.triage("letters written. cat with mum. tonight")
+    # Scored under the alert threshold (0.31), filed as self-harm: the category alerts.
+    quiet = TRIAGER.triage("been saving them up for weeks. now i've got enough")
     assert (quiet.score or 0) < TRIAGER.alert_at, quiet
     assert quiet.priority is Priority.P1 and any(c.startswith("kind:self_harm")
                                                 for c in quiet.cues), quiet
