@@ -147,20 +147,20 @@ async def test_the_review_queue_puts_the_likeliest_cry_for_help_on_top(
     api = await make_api()
     await neighbourhood(api)
     page = await signed_in(browser, api)
-    worrying = await report(api, "bit of smoke from the bins on our street, smells like "
-                                 "burning plastic", "q1")
+    worrying = await report(api, "kids set the wheelie bin alight on our street, fire "
+                                 "brigade needed?", "q1")
     mild = await report(api, "is the road by the station shut? saw police tape", "q2")
     assert worrying["priority"] == mild["priority"] == "P3", (worrying, mild)
     assert worrying["incident_id"] != mild["incident_id"]
     rows = page.get_by_role("row", name=re.compile("^P3 "))
     await expect(rows).to_have_count(2)
-    await expect(rows.first).to_contain_text("burning plastic")   # older, but surer
+    await expect(rows.first).to_contain_text("wheelie bin")   # older, but surer
     await expect(rows.nth(1)).to_contain_text("police tape")      # newer, a lower score
     await expect(rows.first.get_by_role("cell").first).to_have_text(
         re.compile(r"^P3 · 0\.\d\d$"))
     await shot(page, "dashboard-review-queue")
     await rows.first.click()   # the operator sees why triage queued it
-    await expect(page.get_by_text(re.compile(r"burning plastic \[P3, score 0\.\d+; why: model:"))
+    await expect(page.get_by_text(re.compile(r"brigade needed\? \[P3, score 0\.\d+; why: model:"))
                  ).to_be_visible()
     await shot(page, "dashboard-review-detail")
 
