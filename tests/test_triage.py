@@ -434,6 +434,19 @@ def test_a_pet_handed_over_or_provided_for_reaches_a_person() -> None:
         assert away.priority is Priority.P4, away
 
 
+def test_a_partners_threat_beside_a_past_injury_reaches_a_person() -> None:
+    """The shipped entry for a threat with an injury behind it, however it is laughed off
+    (blind set aa's post at P4); the idiom alone stays where the model puts it."""
+    text = ("haha boyfriend's gonna kill me when he gets back, said if his tea was cold "
+            "again i'd regret it. last time i couldn't walk for a week lol")
+    threat = decide(text, Assessment(0.01, "other", 0.9), PostContext(lang="en"), RULES,
+                    0.57, 0.04)
+    assert (threat.priority, threat.category) == (Priority.P3, Category.VIOLENCE), threat
+    idiom = decide("my boyfriend's gonna kill me, i forgot his birthday again lol",
+                   Assessment(0.01, "other", 0.9), PostContext(lang="en"), RULES, 0.57, 0.04)
+    assert idiom.priority is Priority.P4, idiom
+
+
 def test_a_post_near_an_urgent_self_harm_post_goes_to_review() -> None:
     """`bands.review_near`: below the review band, a post whose embedding comes this close to
     one of the corpus's urgent self-harm posts is queued, with its cosine as the concern."""

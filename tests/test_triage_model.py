@@ -132,8 +132,9 @@ def test_held_out_split_keeps_the_figures_the_readme_quotes() -> None:
 # review since session 19's laughed-off entry: each written after reading them, so neither
 # set is blind for it. x's one post at P4 reaches review since session 21's pet entry, and
 # v meets the P1 bar since session 21's category patterns for terse reports; s's goodbye and
-# one of aa's two reach review since `asides` was trained in.)
-SHORT_OF_THE_BARS = {"w": {"urgent_p4": 1}, "aa": {"urgent_p4": 1}}
+# one of aa's two reach review since `asides` was trained in, the other since session 21's
+# entry for a partner's threat beside a past injury.)
+SHORT_OF_THE_BARS = {"w": {"urgent_p4": 1}}
 
 
 def test_blind_sets_keep_the_issues_bars() -> None:
