@@ -176,11 +176,12 @@ def _category_hits(clean: str, rules: tuple[CategoryRule, ...], run: set[int]
     """(rule index, matched text) for every category match, category by category (only
     those in `run`, word_filter's indices: the others cannot match)."""
     # One alternation per category: measured faster than one regex of named groups.
-    return [(i, m.group(0)) for i, r in enumerate(rules) if i + 2 in run
+    return [(i, m.group(0)) for i, r in enumerate(rules) if i + _FIRST_CATEGORY in run
             for m in alternation(r.patterns).finditer(clean)]
 
 
 NO_HITS = RuleHits((), (), False)
+_CHATTER, _URGENCY, _FIRST_CATEGORY = 0, 1, 2   # word_filter's pattern indices
 
 
 def match_rules(text: str, rules: TriageRules) -> RuleHits:
@@ -192,11 +193,12 @@ def match_clean(clean: str, rules: TriageRules) -> RuleHits:
     """match_rules for a post normalise() has already made clean."""
     cues: list[str] = []
     words = rules.word_filter
-    if 0 in words.candidates(clean):
+    run = words.candidates(clean)
+    if _CHATTER in run:   # read again once chatter is removed: the text has changed
         chatter = alternation(rules.chatter)
         cues.extend(f"chatter:{m.group(0)}" for m in chatter.finditer(clean))
         clean = chatter.sub(" ", clean)
-    run = words.candidates(clean)
+        run = words.candidates(clean)
     found: dict[int, list[str]] = {}
     for i, hit in _category_hits(clean, rules.categories, run):
         found.setdefault(i, []).append(hit)
@@ -205,6 +207,6 @@ def match_clean(clean: str, rules: TriageRules) -> RuleHits:
         cat = rules.categories[i].category.value
         cues.extend(f"{cat}:{h}" for h in dict.fromkeys(found[i]))
     urgent = ([m.group(0) for m in alternation(rules.urgency).finditer(clean)]
-              if 1 in run else [])
+              if _URGENCY in run else [])
     cues.extend(f"urgency:{u}" for u in dict.fromkeys(urgent))
     return RuleHits(tuple(cues), tuple(matched), bool(urgent))
